@@ -22,6 +22,7 @@ macro_rules! for_each_case {
         $m!(create_get_update_delete_follow_etcd_semantics);
         $m!(guarded_writes_report_conflicts_and_missing_keys);
         $m!(keys_and_values_are_arbitrary_bytes);
+        $m!(oversized_requests_are_refused_like_etcd);
         $m!(list_selects_exactly_the_prefix_in_key_order);
         $m!(list_pages_with_limit_and_continue);
         $m!(list_at_old_revision_sees_old_state);
@@ -189,10 +190,42 @@ pub async fn keys_and_values_are_arbitrary_bytes(s: Arc<dyn Storage>) {
         }
     }
     assert_eq!(seen.iter().map(Vec::as_slice).collect::<Vec<_>>(), sorted);
-    // An empty key and a prefix of all 0xff bytes are handled without panics.
-    assert!(s.get(b"").await.is_err());
+    // An empty key is refused as etcd refuses it; a prefix of all 0xff bytes
+    // and the empty prefix are handled without panics.
+    for result in [
+        s.get(b"").await.map(|_| ()),
+        s.create(b"", b"v".to_vec()).await.map(|_| ()),
+        s.update(b"", b"v".to_vec(), 1).await.map(|_| ()),
+        s.delete(b"", None).await.map(|_| ()),
+    ] {
+        assert!(
+            matches!(result, Err(StorageError::InvalidArgument(_))),
+            "{result:?}"
+        );
+    }
     s.list(list_opts(b"\xff\xff")).await.unwrap();
     s.list(list_opts(b"")).await.unwrap();
+}
+
+pub async fn oversized_requests_are_refused_like_etcd(s: Arc<dyn Storage>) {
+    let big = vec![b'x'; 2 * 1024 * 1024];
+    let created = s.create(b"/big/a", big.clone()).await;
+    assert!(
+        matches!(created, Err(StorageError::InvalidArgument(_))),
+        "{created:?}"
+    );
+    assert!(matches!(
+        s.get(b"/big/a").await,
+        Err(StorageError::NotFound { .. })
+    ));
+    // Just under etcd's default limit is fine, and so is replacing it.
+    let rev = s.create(b"/big/a", vec![b'y'; 1024 * 1024]).await.unwrap();
+    let updated = s.update(b"/big/a", big, rev).await;
+    assert!(
+        matches!(updated, Err(StorageError::InvalidArgument(_))),
+        "{updated:?}"
+    );
+    assert_eq!(s.get(b"/big/a").await.unwrap().value.len(), 1024 * 1024);
 }
 
 pub async fn list_selects_exactly_the_prefix_in_key_order(s: Arc<dyn Storage>) {

@@ -12,8 +12,8 @@ use crate::model::{
 use crate::storage::{Storage, WatchStream};
 use async_trait::async_trait;
 use etcd_client::{
-    Client, CompactionOptions, Compare, CompareOp, ConnectOptions, DeleteOptions, GetOptions, Txn,
-    TxnOp, TxnOpResponse, TxnResponse,
+    Client, CompactionOptions, Compare, CompareOp, ConnectOptions, DeleteOptions, GetOptions,
+    KvClient, Txn, TxnOp, TxnOpResponse, TxnResponse, WatchClient,
 };
 use futures::StreamExt;
 use std::collections::VecDeque;
@@ -46,9 +46,14 @@ impl EtcdConfig {
 /// Storage on a real etcd cluster. Cheap to clone.
 #[derive(Clone)]
 pub struct EtcdStore {
-    client: Client,
+    kv: KvClient,
+    watch: WatchClient,
     timeout: Duration,
 }
+
+/// Largest response accepted from etcd. Like upstream's apiserver, lists of
+/// any size must come back whole (gRPC's default of 4 MiB would cut them).
+const MAX_RESPONSE_BYTES: usize = i32::MAX as usize;
 
 impl std::fmt::Debug for EtcdStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -75,6 +80,11 @@ fn map_err(err: etcd_client::Error) -> StorageError {
                 match status.code() {
                     Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
                         StorageError::Unavailable(format!("etcd: {message}"))
+                    }
+                    Code::InvalidArgument | Code::OutOfRange | Code::ResourceExhausted => {
+                        StorageError::InvalidArgument(
+                            message.trim_start_matches("etcdserver: ").to_owned(),
+                        )
                     }
                     _ => StorageError::Internal(format!("etcd: {message}")),
                 }
@@ -123,7 +133,12 @@ impl EtcdStore {
             })?
             .map_err(map_err)?;
         Ok(Self {
-            client,
+            kv: client
+                .kv_client()
+                .max_decoding_message_size(MAX_RESPONSE_BYTES),
+            watch: client
+                .watch_client()
+                .max_decoding_message_size(MAX_RESPONSE_BYTES),
             timeout: config.request_timeout,
         })
     }
@@ -140,13 +155,13 @@ impl EtcdStore {
     }
 
     async fn txn(&self, txn: Txn) -> Result<TxnResponse> {
-        let mut kv = self.client.kv_client();
+        let mut kv = self.kv.clone();
         self.call(kv.txn(txn)).await
     }
 
     /// Fails with `Compacted` if `revision` is no longer readable.
     async fn check_not_compacted(&self, key: &[u8], revision: i64) -> Result<()> {
-        let mut kv = self.client.kv_client();
+        let mut kv = self.kv.clone();
         let options = GetOptions::new().with_revision(revision).with_count_only();
         match self.call(kv.get(key, Some(options))).await {
             Ok(_) | Err(StorageError::InvalidArgument(_)) => Ok(()),
@@ -174,7 +189,7 @@ impl Storage for EtcdStore {
     }
 
     async fn get(&self, key: &[u8]) -> Result<KeyValue> {
-        let mut kv = self.client.kv_client();
+        let mut kv = self.kv.clone();
         let resp = self.call(kv.get(key, None)).await?;
         resp.kvs()
             .first()
@@ -207,7 +222,7 @@ impl Storage for EtcdStore {
         if let Some(rev) = requested.filter(|r| *r > 0) {
             get = get.with_revision(rev);
         }
-        let mut kv = self.client.kv_client();
+        let mut kv = self.kv.clone();
         let resp = match self.call(kv.get(start, Some(get))).await {
             Err(StorageError::Compacted { .. }) => {
                 return Err(StorageError::Compacted {
@@ -312,7 +327,7 @@ impl Storage for EtcdStore {
             self.check_not_compacted(&options.key, start).await?;
             watch_options = watch_options.with_start_revision(start);
         }
-        let mut client = self.client.watch_client();
+        let mut client = self.watch.clone();
         let stream = self
             .call(client.watch(options.key.clone(), Some(watch_options)))
             .await?;
@@ -374,7 +389,7 @@ impl Storage for EtcdStore {
     }
 
     async fn current_revision(&self) -> Result<i64> {
-        let mut kv = self.client.kv_client();
+        let mut kv = self.kv.clone();
         let resp = self
             .call(kv.get(vec![0u8], Some(GetOptions::new().with_count_only())))
             .await?;
@@ -382,7 +397,7 @@ impl Storage for EtcdStore {
     }
 
     async fn compact(&self, revision: i64) -> Result<()> {
-        let mut kv = self.client.kv_client();
+        let mut kv = self.kv.clone();
         match self
             .call(kv.compact(revision, Some(CompactionOptions::new().with_physical())))
             .await

@@ -22,7 +22,7 @@ pub use embedded::EmbeddedStore;
 pub use error::{Result, StorageError};
 pub use etcd3::{EtcdConfig, EtcdStore};
 pub use model::{
-    EventKind, KeyValue, ListOptions, ListPage, WatchEvent, WatchOptions, decode_continue,
-    encode_continue, key_matches, prefix_end,
+    EventKind, KeyValue, ListOptions, ListPage, MAX_REQUEST_BYTES, WatchEvent, WatchOptions,
+    check_request, decode_continue, encode_continue, key_matches, prefix_end,
 };
 pub use storage::{Storage, WatchStream, guaranteed_update};

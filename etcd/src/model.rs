@@ -84,6 +84,24 @@ impl WatchEvent {
     }
 }
 
+/// The largest request etcd accepts by default (`--max-request-bytes`,
+/// 1.5 MiB); the embedded store enforces the same bound so that both backends
+/// reject the same oversized objects.
+pub const MAX_REQUEST_BYTES: usize = 1536 * 1024;
+
+/// Checks a key (and value) the way etcd does before it accepts a write:
+/// the key must be present and the request no larger than
+/// [`MAX_REQUEST_BYTES`].
+pub fn check_request(key: &[u8], value: &[u8]) -> Result<()> {
+    if key.is_empty() {
+        return Err(StorageError::InvalidArgument("key is not provided".into()));
+    }
+    if key.len() + value.len() > MAX_REQUEST_BYTES {
+        return Err(StorageError::InvalidArgument("request is too large".into()));
+    }
+    Ok(())
+}
+
 /// The smallest key greater than every key starting with `prefix`, as etcd
 /// computes range ends; an empty vector means "no upper bound".
 pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {

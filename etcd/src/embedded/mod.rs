@@ -9,7 +9,7 @@ mod watch;
 mod writer;
 
 use crate::error::{Result, StorageError};
-use crate::model::{KeyValue, ListOptions, ListPage, WatchOptions, decode_continue};
+use crate::model::{KeyValue, ListOptions, ListPage, WatchOptions, check_request, decode_continue};
 use crate::storage::{Storage, WatchStream};
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -195,11 +195,13 @@ fn resolve_revision(requested: Option<i64>, current: u64, compacted: u64) -> Res
 #[async_trait]
 impl Storage for EmbeddedStore {
     async fn create(&self, key: &[u8], value: Vec<u8>) -> Result<i64> {
+        check_request(key, &value)?;
         let key = key.to_vec();
         self.submit(|reply| Op::Create { key, value, reply }).await
     }
 
     async fn get(&self, key: &[u8]) -> Result<KeyValue> {
+        check_request(key, &[])?;
         let key = key.to_vec();
         self.read(move |shared| {
             let txn = shared.db.begin_read().map_err(db_err)?;
@@ -236,6 +238,7 @@ impl Storage for EmbeddedStore {
     }
 
     async fn update(&self, key: &[u8], value: Vec<u8>, expected_mod_revision: i64) -> Result<i64> {
+        check_request(key, &value)?;
         let key = key.to_vec();
         self.submit(|reply| Op::Update {
             key,
@@ -251,6 +254,7 @@ impl Storage for EmbeddedStore {
         key: &[u8],
         expected_mod_revision: Option<i64>,
     ) -> Result<(i64, KeyValue)> {
+        check_request(key, &[])?;
         let key = key.to_vec();
         self.submit(|reply| Op::Delete {
             key,
