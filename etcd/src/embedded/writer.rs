@@ -11,7 +11,7 @@ use super::tables::{
 };
 use crate::error::{Result, StorageError};
 use crate::model::{EventKind, KeyValue, WatchEvent};
-use redb::{Database, ReadableTable, Table};
+use redb::{Database, Durability, ReadableTable, Table};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -117,7 +117,10 @@ fn commit_batch(shared: &Shared, batch: Vec<Op>) {
     let mut events = Vec::new();
     let mut compacted_to = None;
     let result = (|| -> Result<u64> {
-        let txn = shared.db.begin_write().map_err(db_err)?;
+        let mut txn = shared.db.begin_write().map_err(db_err)?;
+        // Durable before anyone is answered: commit returns after the fsync.
+        txn.set_durability(Durability::Immediate)
+            .map_err(|e| StorageError::Internal(e.to_string()))?;
         let mut next = shared.revision.load(Ordering::Acquire);
         {
             let mut tables = Tables {
