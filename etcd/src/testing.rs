@@ -45,33 +45,54 @@ pub fn unique_temp_dir(label: &str) -> PathBuf {
     ))
 }
 
+/// How many times `start` tries fresh ports when etcd exits at start-up
+/// (for example because another process took a port between our probe and
+/// etcd's bind).
+const START_ATTEMPTS: usize = 4;
+
 impl EtcdProcess {
-    /// Starts etcd and waits (up to 30 s) until it answers requests.
+    /// Starts etcd and waits (up to 60 s) until it answers requests. etcd's
+    /// own log goes to `etcd.log` in its data directory and is quoted in errors.
     pub async fn start() -> Result<Self> {
+        let mut last_error = None;
+        for _ in 0..START_ATTEMPTS {
+            match Self::start_once().await {
+                Ok(process) => return Ok(process),
+                Err(err) => last_error = Some(err),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| StorageError::Unavailable("etcd did not start".into())))
+    }
+
+    async fn start_once() -> Result<Self> {
         let bin = std::env::var(ETCD_BIN_ENV).unwrap_or_else(|_| "etcd".to_owned());
         let dir = unique_temp_dir("etcd");
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| StorageError::Internal(format!("cannot create {}: {e}", dir.display())))?;
+        let log = std::fs::File::create(dir.join("etcd.log"))
+            .map_err(|e| StorageError::Internal(format!("cannot create etcd log: {e}")))?;
         let (client_port, peer_port) = (free_port()?, free_port()?);
         let endpoint = format!("http://127.0.0.1:{client_port}");
         let peer = format!("http://127.0.0.1:{peer_port}");
         let child = Command::new(&bin)
             .arg("--name=bosun-test")
-            .arg(format!("--data-dir={}", dir.display()))
+            .arg(format!("--data-dir={}", dir.join("data").display()))
             .arg(format!("--listen-client-urls={endpoint}"))
             .arg(format!("--advertise-client-urls={endpoint}"))
             .arg(format!("--listen-peer-urls={peer}"))
             .arg(format!("--initial-advertise-peer-urls={peer}"))
             .arg(format!("--initial-cluster=bosun-test={peer}"))
             .arg("--logger=zap")
-            .arg("--log-level=error")
+            .arg("--log-level=warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .map_err(|e| {
                 StorageError::Unavailable(format!(
                     "cannot run `{bin}` ({e}); install etcd (Debian: apt-get install etcd-server) or set {ETCD_BIN_ENV}"
                 ))
             })?;
-        let process = Self {
+        let mut process = Self {
             child,
             dir,
             endpoint,
@@ -80,9 +101,21 @@ impl EtcdProcess {
         Ok(process)
     }
 
-    async fn wait_ready(&self) -> Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(30);
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.dir.join("etcd.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(5)..].join("\n")
+    }
+
+    async fn wait_ready(&mut self) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(StorageError::Unavailable(format!(
+                    "etcd exited at start-up ({status}): {}",
+                    self.log_tail()
+                )));
+            }
             let mut config = EtcdConfig::new([self.endpoint.clone()]);
             config.request_timeout = Duration::from_secs(1);
             config.connect_timeout = Duration::from_secs(1);
@@ -95,8 +128,9 @@ impl EtcdProcess {
             };
             if Instant::now() > deadline {
                 return Err(StorageError::Unavailable(format!(
-                    "etcd at {} never became ready: {last}",
-                    self.endpoint
+                    "etcd at {} never became ready: {last}; log: {}",
+                    self.endpoint,
+                    self.log_tail()
                 )));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
