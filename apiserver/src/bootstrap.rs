@@ -1,0 +1,94 @@
+//! What the server ensures exists at start: the system namespaces and the
+//! `kubernetes` Service (with its Endpoints) in `default`.
+
+use crate::registry::Registry;
+use crate::registry::options::WriteOptions;
+use crate::status::ApiError;
+use bosun_types::resources::find_by_plural;
+use serde_json::json;
+use std::net::SocketAddr;
+
+/// The namespaces every cluster has.
+pub const SYSTEM_NAMESPACES: &[&str] =
+    &["default", "kube-system", "kube-public", "kube-node-lease"];
+
+fn resource(plural: &str) -> Result<&'static bosun_types::resources::ResourceInfo, ApiError> {
+    find_by_plural("", "v1", plural)
+        .ok_or_else(|| ApiError::internal(format!("no {plural} in the resource table")))
+}
+
+/// Creates whatever is missing; existing objects are left as they are.
+pub async fn ensure(
+    registry: &Registry,
+    service_ip: &str,
+    address: SocketAddr,
+) -> Result<(), ApiError> {
+    let options = WriteOptions::default();
+    let namespaces = resource("namespaces")?;
+    for ns in SYSTEM_NAMESPACES {
+        let object = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
+        match registry.create(namespaces, None, object, &options).await {
+            Ok(_) => tracing::info!(namespace = ns, "created system namespace"),
+            Err(e) if e.code == 409 => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let service = json!({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
+        "spec": {
+            "type": "ClusterIP",
+            "clusterIP": service_ip,
+            "clusterIPs": [service_ip],
+            "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": address.port()}],
+            "sessionAffinity": "None",
+            "ipFamilies": ["IPv4"],
+            "ipFamilyPolicy": "SingleStack",
+            "internalTrafficPolicy": "Cluster",
+        },
+    });
+    match registry
+        .create(resource("services")?, Some("default"), service, &options)
+        .await
+    {
+        Ok(_) | Err(ApiError { code: 409, .. }) => {}
+        Err(e) => return Err(e),
+    }
+    let endpoints = json!({
+        "apiVersion": "v1",
+        "kind": "Endpoints",
+        "metadata": {"name": "kubernetes", "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+        "subsets": [{
+            "addresses": [{"ip": address.ip().to_string()}],
+            "ports": [{"name": "https", "port": address.port(), "protocol": "TCP"}],
+        }],
+    });
+    let endpoints_resource = resource("endpoints")?;
+    match registry
+        .create(
+            endpoints_resource,
+            Some("default"),
+            endpoints.clone(),
+            &options,
+        )
+        .await
+    {
+        Ok(_) => {}
+        // The port changes between runs on `--secure-port 0`: keep it current.
+        Err(ApiError { code: 409, .. }) => {
+            registry
+                .update(
+                    endpoints_resource,
+                    Some("default"),
+                    "kubernetes",
+                    endpoints,
+                    crate::registry::write::Target::Main,
+                    &options,
+                )
+                .await?;
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! Bosun's Kubernetes API server.
+//!
+//! A thin binary (`bosun-apiserver`) over [`run`]: the Kubernetes REST API over
+//! TLS with client-certificate authentication, persisted by `bosun-storage`
+//! (the embedded store by default, or etcd). Tests start it in-process with
+//! [`start`] on port 0.
+
+pub mod bootstrap;
+pub mod codec;
+pub mod config;
+pub mod defaults;
+pub mod kubeconfig;
+pub mod openapi;
+pub mod patch;
+pub mod registry;
+pub mod request;
+pub mod response;
+pub mod routes;
+pub mod server;
+pub mod status;
+pub mod table;
+pub mod tls;
+pub mod validation;
+
+pub use config::Config;
+
+use bosun_storage::{EmbeddedStore, EtcdConfig, EtcdStore, Storage};
+use registry::Registry;
+use routes::{App, AppState};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use tokio::sync::watch;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The storage backend could not be opened or reached.
+    #[error("storage: {0}")]
+    Storage(#[from] bosun_storage::StorageError),
+    /// Certificates could not be loaded or created.
+    #[error("tls: {0}")]
+    Tls(#[from] tls::TlsError),
+    /// The listening socket could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A configuration value is malformed.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// Creating the system objects failed.
+    #[error("bootstrap: {0}")]
+    Bootstrap(status::ApiError),
+}
+
+/// A server running in the background.
+#[derive(Debug)]
+pub struct RunningServer {
+    /// The address it listens on (the real port when 0 was asked for).
+    pub addr: SocketAddr,
+    /// The cluster's certificates (to issue client certificates in tests).
+    pub pki: tls::Pki,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// Stops accepting, closes every connection, and waits for the server task.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// The first usable address of a CIDR like `10.96.0.0/12` (`10.96.0.1`).
+fn first_service_ip(cidr: &str) -> Result<String, ServerError> {
+    let (base, bits) = cidr
+        .split_once('/')
+        .ok_or_else(|| ServerError::Config(format!("not a CIDR: {cidr}")))?;
+    let ip: std::net::Ipv4Addr = base
+        .parse()
+        .map_err(|_| ServerError::Config(format!("not an IPv4 CIDR: {cidr}")))?;
+    let bits: u32 = bits
+        .parse()
+        .ok()
+        .filter(|b| *b <= 30)
+        .ok_or_else(|| ServerError::Config(format!("bad prefix length: {cidr}")))?;
+    let mask = if bits == 0 {
+        0
+    } else {
+        u32::MAX << (32 - bits)
+    };
+    Ok(std::net::Ipv4Addr::from((u32::from(ip) & mask) + 1).to_string())
+}
+
+async fn open_storage(config: &Config) -> Result<Arc<dyn Storage>, ServerError> {
+    if config.etcd_servers.is_empty() {
+        Ok(Arc::new(EmbeddedStore::open(&config.data_dir)?))
+    } else {
+        Ok(Arc::new(
+            EtcdStore::connect(EtcdConfig::new(config.etcd_servers.clone())).await?,
+        ))
+    }
+}
+
+/// Starts the server in the background and returns once it is ready: storage
+/// open, system objects present, socket listening, kubeconfig written.
+pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
+    let service_ip = first_service_ip(&config.service_cluster_ip_range)?;
+    let pki = tls::Pki::load_or_create(
+        &config.data_dir,
+        config.bind_address,
+        config.tls_cert_file.as_deref(),
+        config.tls_private_key_file.as_deref(),
+        config.client_ca_file.as_deref(),
+    )?;
+    let tls_config = pki.server_config()?;
+    // Build the OpenAPI documents off the async threads, before serving.
+    let _ = tokio::task::spawn_blocking(routes::openapi::documents).await;
+    let storage = open_storage(&config).await?;
+    let registry = Registry::new(storage);
+    let requested = SocketAddr::new(config.bind_address, config.secure_port);
+    let listener = tokio::net::TcpListener::bind(requested)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: requested,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+        addr: requested,
+        source,
+    })?;
+    bootstrap::ensure(&registry, &service_ip, addr)
+        .await
+        .map_err(ServerError::Bootstrap)?;
+    let app = AppState(Arc::new(App {
+        registry,
+        ready: Default::default(),
+    }));
+    app.ready.store(true, Ordering::Release);
+    let router = routes::router(app);
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let task = tokio::spawn(server::serve(listener, tls_config, router, shutdown_rx));
+    if let Some(path) = &config.write_kubeconfig {
+        kubeconfig::write_admin(&pki, addr, path)?;
+    }
+    tracing::info!(%addr, "bosun-apiserver ready");
+    Ok(RunningServer {
+        addr,
+        pki,
+        shutdown,
+        task,
+    })
+}
+
+/// Runs the server until `shutdown` completes.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
+    let server = start(config).await?;
+    shutdown.await;
+    server.stop().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_service_ip_is_the_network_plus_one() {
+        assert_eq!(
+            first_service_ip("10.96.0.0/12").ok().as_deref(),
+            Some("10.96.0.1")
+        );
+        assert_eq!(
+            first_service_ip("10.100.5.7/16").ok().as_deref(),
+            Some("10.100.0.1")
+        );
+        assert!(first_service_ip("nonsense").is_err());
+    }
+}

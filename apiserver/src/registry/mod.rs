@@ -1,0 +1,256 @@
+//! The generic registry: create, get, list, update, patch, delete and watch
+//! written once for every kind, configured per kind by a [`strategy`].
+//!
+//! Objects travel as JSON values in their wire form; [`crate::codec`] is the
+//! only place they become stored bytes. Every storage error becomes an API
+//! error through [`ApiError::from_storage`].
+
+pub mod meta;
+pub mod options;
+pub mod strategy;
+mod watch;
+pub mod write;
+
+use crate::codec;
+use crate::status::ApiError;
+use bosun_storage::{ListOptions, Storage, StorageError, keys};
+use bosun_types::resources::ResourceInfo;
+use options::ListParams;
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+
+pub use watch::{WatchEvent, WatchStream};
+
+/// The registry: every kind's REST semantics over one storage backend.
+#[derive(Clone)]
+pub struct Registry {
+    storage: Arc<dyn Storage>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").finish_non_exhaustive()
+    }
+}
+
+/// The result of a write: the object as stored (or as it would be, on dry
+/// runs), whether it was created, and warnings for the client.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The object.
+    pub object: Value,
+    /// Whether the write created it (201 instead of 200).
+    pub created: bool,
+    /// `Warning` headers to send.
+    pub warnings: Vec<String>,
+}
+
+/// The storage segment of a resource: upstream's key prefix, so that kinds
+/// sharing storage (events in two groups, HPAs in two versions) share keys.
+fn storage_segment(resource: &ResourceInfo) -> &'static str {
+    resource.storage.map_or(resource.plural, |s| s.key_prefix)
+}
+
+impl Registry {
+    /// A registry over `storage`.
+    pub fn new(storage: Arc<dyn Storage>) -> Self {
+        Self { storage }
+    }
+
+    /// The storage backend (for health checks and benchmarks).
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
+    }
+
+    /// The key of one object.
+    pub fn key(resource: &ResourceInfo, namespace: Option<&str>, name: &str) -> Vec<u8> {
+        keys::object_key(
+            storage_segment(resource),
+            namespace.filter(|_| resource.is_namespaced()),
+            name,
+        )
+    }
+
+    /// The prefix of a resource's objects, optionally in one namespace.
+    pub fn prefix(resource: &ResourceInfo, namespace: Option<&str>) -> Vec<u8> {
+        keys::resource_prefix(
+            storage_segment(resource),
+            namespace.filter(|_| resource.is_namespaced()),
+        )
+    }
+
+    /// Reads one object.
+    pub async fn get(
+        &self,
+        resource: &ResourceInfo,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Value, ApiError> {
+        let kv = self
+            .storage
+            .get(&Self::key(resource, namespace, name))
+            .await
+            .map_err(|e| ApiError::from_storage(e, resource, name))?;
+        let mut object = codec::decode(&kv)?;
+        set_type_meta(&mut object, resource);
+        Ok(object)
+    }
+
+    /// Lists objects matching the selectors, paging through storage until
+    /// `limit` matches are found. Returns the `<Kind>List` object.
+    pub async fn list(
+        &self,
+        resource: &ResourceInfo,
+        namespace: Option<&str>,
+        params: &ListParams,
+    ) -> Result<Value, ApiError> {
+        let (items, revision, continue_token) =
+            self.list_items(resource, namespace, params).await?;
+        let mut metadata = Map::new();
+        metadata.insert("resourceVersion".into(), json!(revision.to_string()));
+        if let Some(token) = continue_token {
+            metadata.insert("continue".into(), json!(token));
+        }
+        Ok(json!({
+            "kind": resource.list_kind(),
+            "apiVersion": resource.api_version(),
+            "metadata": metadata,
+            "items": items,
+        }))
+    }
+
+    /// The matching objects, the revision they were read at, and a continue
+    /// token when more remain.
+    pub async fn list_items(
+        &self,
+        resource: &ResourceInfo,
+        namespace: Option<&str>,
+        params: &ListParams,
+    ) -> Result<(Vec<Value>, i64, Option<String>), ApiError> {
+        let revision = self.resolve_list_revision(params).await?;
+        let prefix = Self::prefix(resource, namespace);
+        let limit = params.limit.filter(|l| *l > 0);
+        let mut items = Vec::new();
+        let mut token = params.continue_token.clone().filter(|t| !t.is_empty());
+        let mut read_at = revision;
+        loop {
+            let wanted = limit.map(|l| l.saturating_sub(items.len()));
+            let options = ListOptions {
+                prefix: prefix.clone(),
+                limit: wanted.map(|w| w.max(1)),
+                revision: if token.is_some() { None } else { read_at },
+                continue_token: token.take(),
+            };
+            let page = self
+                .storage
+                .list(options)
+                .await
+                .map_err(|e| list_error(e, resource))?;
+            read_at = Some(page.revision);
+            for kv in &page.kvs {
+                let mut object = codec::decode(kv)?;
+                if matches_selectors(resource, &object, params) {
+                    strip_type_meta(&mut object);
+                    items.push(object);
+                }
+            }
+            let full = limit.is_some_and(|l| items.len() >= l);
+            match page.continue_token {
+                Some(next) if full => return Ok((items, page.revision, Some(next))),
+                Some(next) => token = Some(next),
+                None => return Ok((items, page.revision, None)),
+            }
+        }
+    }
+
+    /// The revision a list reads at, from `resourceVersion` and
+    /// `resourceVersionMatch` as upstream defines them.
+    async fn resolve_list_revision(&self, params: &ListParams) -> Result<Option<i64>, ApiError> {
+        if params
+            .continue_token
+            .as_deref()
+            .is_some_and(|t| !t.is_empty())
+        {
+            if params
+                .resource_version
+                .as_deref()
+                .is_some_and(|rv| !rv.is_empty() && rv != "0")
+            {
+                return Err(ApiError::bad_request(
+                    "specifying resource version is not allowed when using continue",
+                ));
+            }
+            return Ok(None);
+        }
+        let rv = codec::parse_resource_version(params.resource_version.as_deref().unwrap_or(""))?;
+        match (params.resource_version_match.as_deref().unwrap_or(""), rv) {
+            ("", None | Some(0)) => Ok(None),
+            ("Exact", Some(r)) if r > 0 => Ok(Some(r)),
+            ("Exact", _) => Err(ApiError::bad_request(
+                "resourceVersionMatch \"Exact\" is forbidden for resourceVersion \"0\" or an empty resourceVersion",
+            )),
+            ("NotOlderThan" | "", Some(r)) => {
+                let current = self.current_revision().await?;
+                if r > current {
+                    return Err(ApiError::too_large_resource_version(
+                        &r.to_string(),
+                        current,
+                    ));
+                }
+                Ok(None)
+            }
+            ("NotOlderThan", None) => Err(ApiError::bad_request(
+                "resourceVersionMatch is forbidden unless resourceVersion is provided",
+            )),
+            (other, _) => Err(ApiError::bad_request(format!(
+                "resourceVersionMatch: Unsupported value: \"{other}\": supported values: \"Exact\", \"NotOlderThan\""
+            ))),
+        }
+    }
+
+    /// The storage's current revision.
+    pub async fn current_revision(&self) -> Result<i64, ApiError> {
+        self.storage.current_revision().await.map_err(|e| match e {
+            StorageError::Unavailable(m) => ApiError::unavailable(m),
+            other => ApiError::internal(other.to_string()),
+        })
+    }
+}
+
+fn list_error(err: StorageError, resource: &ResourceInfo) -> ApiError {
+    match err {
+        StorageError::Compacted { .. } => ApiError::expired(
+            "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.",
+        ),
+        other => ApiError::from_storage(other, resource, ""),
+    }
+}
+
+/// Whether an object matches a list's label and field selectors.
+pub fn matches_selectors(resource: &ResourceInfo, object: &Value, params: &ListParams) -> bool {
+    if !params.labels.is_empty() && !params.labels.matches(&meta::labels(object)) {
+        return false;
+    }
+    params.fields.is_empty()
+        || params.fields.matches(&strategy::field_set(
+            resource,
+            object,
+            resource.is_namespaced(),
+        ))
+}
+
+/// Sets `apiVersion` and `kind` of a single object as served.
+pub fn set_type_meta(object: &mut Value, resource: &ResourceInfo) {
+    if let Some(map) = object.as_object_mut() {
+        map.insert("apiVersion".into(), json!(resource.api_version()));
+        map.insert("kind".into(), json!(resource.kind));
+    }
+}
+
+/// Removes `apiVersion` and `kind`: list items carry none, as upstream's.
+fn strip_type_meta(object: &mut Value) {
+    if let Some(map) = object.as_object_mut() {
+        map.remove("apiVersion");
+        map.remove("kind");
+    }
+}

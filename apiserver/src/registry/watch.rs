@@ -1,0 +1,169 @@
+//! Watches: the synthetic initial state for `resourceVersion=0` (or none),
+//! then storage events mapped to ADDED/MODIFIED/DELETED with selector
+//! transitions applied, as upstream's cacher does.
+
+use super::meta::metadata_mut;
+use super::options::WatchParams;
+use super::{Registry, matches_selectors, set_type_meta};
+use crate::codec;
+use crate::status::ApiError;
+use bosun_storage::{EventKind, StorageError, WatchOptions};
+use bosun_types::resources::ResourceInfo;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use serde_json::{Value, json};
+
+/// One event of a watch response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WatchEvent {
+    /// ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.
+    pub kind: &'static str,
+    /// The object (a `Status` for ERROR).
+    pub object: Value,
+}
+
+/// The events of one watch, ending when the watch ends.
+pub type WatchStream = BoxStream<'static, WatchEvent>;
+
+fn expired(requested: i64) -> ApiError {
+    ApiError::expired(format!("too old resource version: {requested}"))
+}
+
+impl Registry {
+    /// Starts a watch of `resource` (in `namespace`, or all).
+    pub async fn watch(
+        &self,
+        resource: &'static ResourceInfo,
+        namespace: Option<String>,
+        params: WatchParams,
+    ) -> Result<WatchStream, ApiError> {
+        let requested =
+            codec::parse_resource_version(params.list.resource_version.as_deref().unwrap_or(""))?;
+        let initial_events = match (params.send_initial_events, requested) {
+            (Some(send), _) => send,
+            (None, None | Some(0)) => true,
+            (None, Some(_)) => false,
+        };
+        let mut initial = Vec::new();
+        let start = if initial_events || requested.is_none() || requested == Some(0) {
+            let mut list = params.list.clone();
+            list.limit = None;
+            list.continue_token = None;
+            list.resource_version = None;
+            list.resource_version_match = None;
+            let (items, revision, _) = self
+                .list_items(resource, namespace.as_deref(), &list)
+                .await?;
+            if initial_events {
+                for mut object in items {
+                    set_type_meta(&mut object, resource);
+                    initial.push(WatchEvent {
+                        kind: "ADDED",
+                        object,
+                    });
+                }
+                if params.send_initial_events == Some(true) && params.allow_bookmarks {
+                    initial.push(bookmark(resource, revision, true));
+                }
+            }
+            revision + 1
+        } else {
+            requested.unwrap_or(0) + 1
+        };
+        let options = WatchOptions {
+            key: Self::prefix(resource, namespace.as_deref()),
+            prefix: true,
+            start_revision: Some(start),
+        };
+        let events = self.storage.watch(options).await.map_err(|e| match e {
+            StorageError::Compacted { .. } => expired(start - 1),
+            other => ApiError::from_storage(other, resource, ""),
+        })?;
+        let list = params.list.clone();
+        let live = events
+            .map(move |item| match item {
+                Ok(event) => translate(resource, &list, event),
+                Err(StorageError::Compacted { .. }) => Some(error_event(&expired(start - 1))),
+                Err(other) => Some(error_event(&ApiError::from_storage(other, resource, ""))),
+            })
+            .filter_map(futures::future::ready);
+        let timeout = tokio::time::sleep(params.timeout);
+        Ok(futures::stream::iter(initial)
+            .chain(live)
+            .take_until(timeout)
+            .boxed())
+    }
+}
+
+/// A BOOKMARK event at `revision`.
+pub fn bookmark(resource: &ResourceInfo, revision: i64, initial_events_end: bool) -> WatchEvent {
+    let mut metadata = json!({"resourceVersion": revision.to_string()});
+    if initial_events_end {
+        metadata["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+    }
+    WatchEvent {
+        kind: "BOOKMARK",
+        object: json!({"kind": resource.kind, "apiVersion": resource.api_version(), "metadata": metadata}),
+    }
+}
+
+/// An ERROR event carrying a Status.
+pub fn error_event(error: &ApiError) -> WatchEvent {
+    WatchEvent {
+        kind: "ERROR",
+        object: error.to_status(),
+    }
+}
+
+/// Maps one storage event to at most one watch event, applying selector
+/// transitions: an object that stops matching is DELETED for this watcher,
+/// one that starts matching is ADDED.
+fn translate(
+    resource: &ResourceInfo,
+    params: &super::options::ListParams,
+    event: bosun_storage::WatchEvent,
+) -> Option<WatchEvent> {
+    let decode = |bytes: &[u8], revision: i64| -> Option<Value> {
+        let mut object = codec::decode_at(bytes, revision).ok()?;
+        set_type_meta(&mut object, resource);
+        Some(object)
+    };
+    let revision = event.revision();
+    let previous = event
+        .prev
+        .as_ref()
+        .and_then(|p| decode(&p.value, p.mod_revision));
+    let was = previous
+        .as_ref()
+        .is_some_and(|p| matches_selectors(resource, p, params));
+    match event.kind {
+        EventKind::Put => {
+            let current = decode(&event.kv.value, revision)?;
+            let is = matches_selectors(resource, &current, params);
+            match (was, is) {
+                (true, true) => Some(WatchEvent {
+                    kind: "MODIFIED",
+                    object: current,
+                }),
+                (false, true) => Some(WatchEvent {
+                    kind: "ADDED",
+                    object: current,
+                }),
+                (true, false) => Some(WatchEvent {
+                    kind: "DELETED",
+                    object: current,
+                }),
+                (false, false) => None,
+            }
+        }
+        EventKind::Delete => {
+            let mut last = previous.filter(|_| was)?;
+            // The DELETED object carries the deletion's revision.
+            metadata_mut(&mut last).insert("resourceVersion".into(), json!(revision.to_string()));
+            Some(WatchEvent {
+                kind: "DELETED",
+                object: last,
+            })
+        }
+    }
+}
