@@ -77,27 +77,6 @@ impl RunningServer {
     }
 }
 
-/// The first usable address of a CIDR like `10.96.0.0/12` (`10.96.0.1`).
-fn first_service_ip(cidr: &str) -> Result<String, ServerError> {
-    let (base, bits) = cidr
-        .split_once('/')
-        .ok_or_else(|| ServerError::Config(format!("not a CIDR: {cidr}")))?;
-    let ip: std::net::Ipv4Addr = base
-        .parse()
-        .map_err(|_| ServerError::Config(format!("not an IPv4 CIDR: {cidr}")))?;
-    let bits: u32 = bits
-        .parse()
-        .ok()
-        .filter(|b| *b <= 30)
-        .ok_or_else(|| ServerError::Config(format!("bad prefix length: {cidr}")))?;
-    let mask = if bits == 0 {
-        0
-    } else {
-        u32::MAX << (32 - bits)
-    };
-    Ok(std::net::Ipv4Addr::from((u32::from(ip) & mask) + 1).to_string())
-}
-
 async fn open_storage(config: &Config) -> Result<Arc<dyn Storage>, ServerError> {
     if config.etcd_servers.is_empty() {
         Ok(Arc::new(EmbeddedStore::open(&config.data_dir)?))
@@ -111,7 +90,12 @@ async fn open_storage(config: &Config) -> Result<Arc<dyn Storage>, ServerError> 
 /// Starts the server in the background and returns once it is ready: storage
 /// open, system objects present, socket listening, kubeconfig written.
 pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
-    let service_ip = first_service_ip(&config.service_cluster_ip_range)?;
+    let ranges = registry::services::ServiceRanges::parse(
+        &config.service_cluster_ip_range,
+        &config.service_node_port_range,
+    )
+    .map_err(ServerError::Config)?;
+    let service_ip = ranges.first_ip().to_string();
     let pki = tls::Pki::load_or_create(
         &config.data_dir,
         config.bind_address,
@@ -123,7 +107,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     // Build the OpenAPI documents off the async threads, before serving.
     let _ = tokio::task::spawn_blocking(routes::openapi::documents).await;
     let storage = open_storage(&config).await?;
-    let registry = Registry::new(storage);
+    let registry = Registry::new(storage, ranges);
     let requested = SocketAddr::new(config.bind_address, config.secure_port);
     let listener = tokio::net::TcpListener::bind(requested)
         .await
@@ -164,22 +148,4 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     shutdown.await;
     server.stop().await;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn first_service_ip_is_the_network_plus_one() {
-        assert_eq!(
-            first_service_ip("10.96.0.0/12").ok().as_deref(),
-            Some("10.96.0.1")
-        );
-        assert_eq!(
-            first_service_ip("10.100.5.7/16").ok().as_deref(),
-            Some("10.100.0.1")
-        );
-        assert!(first_service_ip("nonsense").is_err());
-    }
 }

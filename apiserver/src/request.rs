@@ -54,6 +54,7 @@ impl Query {
             field_manager: self.get("fieldManager").map(str::to_owned),
             field_validation: FieldValidation::parse(self.get("fieldValidation"))?,
             force: self.flag("force"),
+            skip_validation: false,
         })
     }
 

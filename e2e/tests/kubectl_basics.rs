@@ -288,3 +288,235 @@ async fn label_annotate_patch(c: Cluster) {
     );
 }
 on_both_backends!(label_annotate_patch);
+
+async fn watch_sees_added_modified_deleted(c: Cluster) {
+    use std::io::{BufRead, BufReader};
+    let cm = c.manifest("cm.yaml", CONFIGMAP);
+    let mut watcher =
+        c.spawn_kubectl(&["get", "cm", "-w", "--output-watch-events", "--no-headers"]);
+    let stdout = watcher.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // The watch starts after the initial list; give it a moment.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    c.kubectl(&["create", "-f", &cm]).ok();
+    c.kubectl(&["label", "cm", "settings", "x=y"]).ok();
+    c.kubectl(&["delete", "cm", "settings"]).ok();
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        match rx.recv_timeout(std::time::Duration::from_millis(200)) {
+            Ok(line) => {
+                let words: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+                if words.get(1).map(String::as_str) == Some("settings") {
+                    seen.push(words[0].clone());
+                }
+                if seen.last().map(String::as_str) == Some("DELETED") {
+                    break;
+                }
+            }
+            Err(_) => continue,
+        }
+    }
+    let _ = watcher.kill();
+    let _ = watcher.wait();
+    assert_eq!(seen, ["ADDED", "MODIFIED", "DELETED"], "watch events");
+}
+on_both_backends!(watch_sees_added_modified_deleted);
+
+async fn scale_describe_explain(c: Cluster) {
+    let deploy = c.manifest("deploy.yaml", DEPLOYMENT);
+    c.kubectl(&["apply", "-f", &deploy]).ok();
+    assert_eq!(
+        c.kubectl(&["scale", "deploy", "web", "--replicas=5"])
+            .ok()
+            .trim(),
+        "deployment.apps/web scaled"
+    );
+    let scale: serde_json::Value = serde_json::from_str(
+        &c.kubectl(&[
+            "get",
+            "--raw",
+            "/apis/apps/v1/namespaces/default/deployments/web/scale",
+        ])
+        .ok(),
+    )
+    .expect("scale json");
+    assert_eq!(scale["kind"], "Scale");
+    assert_eq!(scale["spec"]["replicas"], 5);
+    assert_eq!(scale["status"]["selector"], "app=web");
+    assert_eq!(
+        c.kubectl(&[
+            "get",
+            "deploy",
+            "web",
+            "-o",
+            "jsonpath={.spec.replicas} {.metadata.generation}"
+        ])
+        .ok(),
+        "5 2"
+    );
+
+    let described = c.kubectl(&["describe", "deploy", "web"]).ok();
+    for expected in [
+        "Name:",
+        "web",
+        "Selector:",
+        "app=web",
+        "Replicas:",
+        "5 desired",
+        "StrategyType:",
+        "RollingUpdate",
+    ] {
+        assert!(
+            described.contains(expected),
+            "describe lacks {expected:?}:\n{described}"
+        );
+    }
+    let explained = c.kubectl(&["explain", "pods.spec.containers"]).ok();
+    assert!(
+        explained.contains("KIND:") && explained.contains("Pod"),
+        "{explained}"
+    );
+    assert!(
+        explained.contains("FIELD: containers <[]Container>"),
+        "{explained}"
+    );
+    assert!(
+        explained.contains("image\t<string>")
+            || explained.contains("image <string>")
+            || explained.contains("image\t"),
+        "{explained}"
+    );
+}
+on_both_backends!(scale_describe_explain);
+
+const NODEPORT_SERVICE: &str = r#"apiVersion: v1
+kind: Service
+metadata:
+  name: NAME
+spec:
+  type: NodePort
+  selector: {app: web}
+  ports:
+  - port: 80
+    targetPort: 8080
+    nodePort: 30080
+"#;
+
+async fn services_get_addresses_and_ports(c: Cluster) {
+    let first = c.manifest("a.yaml", &NODEPORT_SERVICE.replace("NAME", "a"));
+    let second = c.manifest("b.yaml", &NODEPORT_SERVICE.replace("NAME", "b"));
+    c.kubectl(&["apply", "-f", &first]).ok();
+    let ip = c
+        .kubectl(&["get", "svc", "a", "-o", "jsonpath={.spec.clusterIP}"])
+        .ok();
+    assert!(
+        ip.starts_with("10.") && ip != "10.96.0.1",
+        "cluster IP {ip}"
+    );
+    let taken = c.kubectl(&["apply", "-f", &second]).err();
+    assert!(
+        taken.contains("provided port is already allocated"),
+        "{taken}"
+    );
+    assert!(taken.contains("spec.ports[0].nodePort"), "{taken}");
+    // Without an explicit node port one is picked from the range.
+    let auto = c.manifest(
+        "c.yaml",
+        &NODEPORT_SERVICE
+            .replace("NAME", "c")
+            .replace("    nodePort: 30080\n", ""),
+    );
+    c.kubectl(&["apply", "-f", &auto]).ok();
+    let port: u32 = c
+        .kubectl(&[
+            "get",
+            "svc",
+            "c",
+            "-o",
+            "jsonpath={.spec.ports[0].nodePort}",
+        ])
+        .ok()
+        .parse()
+        .expect("port");
+    assert!(
+        (30000..=32767).contains(&port) && port != 30080,
+        "node port {port}"
+    );
+    let row = c.kubectl(&["get", "svc", "a", "--no-headers"]).ok();
+    assert!(
+        row.contains("NodePort") && row.contains("80:30080/TCP"),
+        "{row}"
+    );
+    // Deleting releases the port.
+    c.kubectl(&["delete", "svc", "a"]).ok();
+    c.kubectl(&["apply", "-f", &second]).ok();
+    let other_ip = c
+        .kubectl(&["get", "svc", "b", "-o", "jsonpath={.spec.clusterIP}"])
+        .ok();
+    assert_ne!(
+        other_ip,
+        c.kubectl(&["get", "svc", "c", "-o", "jsonpath={.spec.clusterIP}"])
+            .ok()
+    );
+}
+on_both_backends!(services_get_addresses_and_ports);
+
+async fn pods_bind_once_and_delete_gracefully(c: Cluster) {
+    c.kubectl(&["run", "p", "--image=busybox"]).ok();
+    let binding = c.manifest(
+        "binding.json",
+        r#"{"apiVersion":"v1","kind":"Binding","metadata":{"name":"p"},"target":{"apiVersion":"v1","kind":"Node","name":"node-1"}}"#,
+    );
+    c.kubectl(&[
+        "create",
+        "--raw",
+        "/api/v1/namespaces/default/pods/p/binding",
+        "-f",
+        &binding,
+    ])
+    .ok();
+    assert_eq!(
+        c.kubectl(&["get", "pod", "p", "-o", "jsonpath={.spec.nodeName}"])
+            .ok(),
+        "node-1"
+    );
+    let again = c
+        .kubectl(&[
+            "create",
+            "--raw",
+            "/api/v1/namespaces/default/pods/p/binding",
+            "-f",
+            &binding,
+        ])
+        .err();
+    assert!(again.contains("already assigned to node"), "{again}");
+    // A bound pod waits for its kubelet: deletion only marks it.
+    c.kubectl(&["delete", "pod", "p", "--wait=false"]).ok();
+    let deleting = c
+        .kubectl(&[
+            "get",
+            "pod",
+            "p",
+            "-o",
+            "jsonpath={.metadata.deletionGracePeriodSeconds}",
+        ])
+        .ok();
+    assert_eq!(deleting, "30");
+    assert!(
+        c.kubectl(&["get", "pod", "p", "--no-headers"])
+            .ok()
+            .contains("Terminating")
+    );
+    c.kubectl(&["delete", "pod", "p", "--grace-period=0", "--force"])
+        .ok();
+    assert!(c.kubectl(&["get", "pod", "p"]).err().contains("not found"));
+}
+on_both_backends!(pods_bind_once_and_delete_gracefully);

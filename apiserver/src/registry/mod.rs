@@ -7,7 +7,9 @@
 
 pub mod meta;
 pub mod options;
+pub mod services;
 pub mod strategy;
+pub mod subresources;
 mod watch;
 pub mod write;
 
@@ -25,6 +27,7 @@ pub use watch::{WatchEvent, WatchStream};
 #[derive(Clone)]
 pub struct Registry {
     storage: Arc<dyn Storage>,
+    ranges: services::ServiceRanges,
 }
 
 impl std::fmt::Debug for Registry {
@@ -52,9 +55,9 @@ fn storage_segment(resource: &ResourceInfo) -> &'static str {
 }
 
 impl Registry {
-    /// A registry over `storage`.
-    pub fn new(storage: Arc<dyn Storage>) -> Self {
-        Self { storage }
+    /// A registry over `storage`, allocating Service addresses from `ranges`.
+    pub fn new(storage: Arc<dyn Storage>, ranges: services::ServiceRanges) -> Self {
+        Self { storage, ranges }
     }
 
     /// The storage backend (for health checks and benchmarks).

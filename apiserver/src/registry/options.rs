@@ -43,6 +43,9 @@ pub struct WriteOptions {
     pub field_validation: FieldValidation,
     /// `force` (server-side apply).
     pub force: bool,
+    /// Internal writes the server makes on its own authority (bindings) skip
+    /// update validation; never set from a request.
+    pub skip_validation: bool,
 }
 
 /// Options of list (and the initial state of a watch).

@@ -39,6 +39,10 @@ impl Target {
     }
 }
 
+fn is_service(resource: &ResourceInfo) -> bool {
+    (resource.group, resource.plural) == ("", "services")
+}
+
 fn namespaces() -> &'static ResourceInfo {
     find_by_plural("", "v1", "namespaces").expect("the resource table has namespaces")
 }
@@ -324,7 +328,19 @@ impl Registry {
                 });
             }
             let key = Self::key(resource, namespace, &name);
-            match self.storage.create(&key, codec::encode(&candidate)?).await {
+            let service = is_service(resource);
+            if service {
+                let owner = format!("{}/{name}", namespace.unwrap_or_default());
+                self.allocate_service(&mut candidate, &owner).await?;
+            }
+            let created = match codec::encode(&candidate) {
+                Ok(bytes) => self.storage.create(&key, bytes).await,
+                Err(e) => Err(StorageError::Internal(e.message)),
+            };
+            if created.is_err() && service {
+                self.release_service(&candidate).await;
+            }
+            match created {
                 Ok(revision) => {
                     metadata_mut(&mut candidate)
                         .insert("resourceVersion".into(), json!(revision.to_string()));
@@ -369,6 +385,9 @@ impl Registry {
         self.guaranteed_update(resource, namespace, name, precondition, options, |old| {
             let mut new = object.clone();
             check_namespace(resource, namespace, &mut new)?;
+            if is_service(resource) && target == Target::Main {
+                super::services::preserve_allocations(&mut new, old);
+            }
             Ok(apply_target(new, old, target, &strategy))
         })
         .await
@@ -428,7 +447,11 @@ impl Registry {
             let mut old = codec::decode(&current)?;
             set_type_meta(&mut old, resource);
             let mut new = build(&old)?;
-            admit(resource, &mut new, Some(&old))?;
+            if options.skip_validation {
+                defaults::apply_defaults(resource.group, resource.version, resource.kind, &mut new);
+            } else {
+                admit(resource, &mut new, Some(&old))?;
+            }
             let bytes = codec::encode(&new)?;
             if bytes == current.value {
                 return Ok(Outcome {
@@ -444,6 +467,12 @@ impl Registry {
                     warnings: Vec::new(),
                 });
             }
+            let service = is_service(resource) && !options.skip_validation;
+            if service {
+                let owner = format!("{}/{name}", namespace.unwrap_or_default());
+                self.reallocate_node_ports(&mut new, &old, &owner).await?;
+            }
+            let bytes = if service { codec::encode(&new)? } else { bytes };
             let finished = meta::is_deleting(&new)
                 && meta::finalizers(&new).is_empty()
                 && namespace_finalized(resource, &new);
@@ -455,6 +484,13 @@ impl Registry {
             } else {
                 self.storage.update(&key, bytes, current.mod_revision).await
             };
+            if service {
+                match &written {
+                    Err(_) => self.release_new_node_ports(&new, &old).await,
+                    Ok(_) if finished => self.release_service(&new).await,
+                    Ok(_) => {}
+                }
+            }
             match written {
                 Ok(revision) => {
                     metadata_mut(&mut new)
@@ -503,13 +539,15 @@ impl Registry {
                     if options.dry_run {
                         return Ok((object, true));
                     }
-                    (
-                        self.storage
-                            .delete(&key, Some(current.mod_revision))
-                            .await
-                            .map(|(rev, _)| rev),
-                        true,
-                    )
+                    let deleted = self
+                        .storage
+                        .delete(&key, Some(current.mod_revision))
+                        .await
+                        .map(|(rev, _)| rev);
+                    if deleted.is_ok() && is_service(resource) {
+                        self.release_service(&object).await;
+                    }
+                    (deleted, true)
                 }
                 Deletion::Later(updated) => {
                     if options.dry_run || updated == object {

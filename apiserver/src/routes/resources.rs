@@ -3,6 +3,7 @@
 
 use super::AppState;
 use crate::patch::PatchKind;
+use crate::registry::subresources::ScaleChange;
 use crate::registry::write::Target;
 use crate::request::{self, Query};
 use crate::response::{self, Render};
@@ -108,6 +109,69 @@ async fn dispatch(app: AppState, request: Request) -> Result<Response, ApiError>
     let ns = namespace.as_deref();
     let registry = &app.registry;
     match (parts.method, name, subresource.as_deref()) {
+        (Method::GET, Some(name), Some("scale")) => {
+            let scale = registry.get_scale(resource, ns, &name).await?;
+            Ok(response::json_response(StatusCode::OK, &scale))
+        }
+        (Method::PUT, Some(name), Some("scale")) => {
+            let scale = request::decode_object(&headers, &request::read_body(body).await?)?;
+            let change = ScaleChange::Replace(scale);
+            let scale = registry
+                .update_scale(resource, ns, &name, change, &query.write_options()?)
+                .await?;
+            Ok(response::json_response(StatusCode::OK, &scale))
+        }
+        (Method::PATCH, Some(name), Some("scale")) => {
+            let kind = PatchKind::from_content_type(header_str(&headers, "content-type"))?;
+            let body = request::read_body(body).await?;
+            let change = ScaleChange::Patch(crate::patch::Patch { kind, body: &body });
+            let scale = registry
+                .update_scale(resource, ns, &name, change, &query.write_options()?)
+                .await?;
+            Ok(response::json_response(StatusCode::OK, &scale))
+        }
+        (Method::POST, Some(name), Some("binding")) => {
+            let binding = request::decode_object(&headers, &request::read_body(body).await?)?;
+            registry
+                .bind(ns.unwrap_or_default(), &name, &binding)
+                .await?;
+            Ok(response::json_response(
+                StatusCode::CREATED,
+                &success_status(201),
+            ))
+        }
+        (Method::POST, None, None)
+            if resource.group.is_empty() && resource.plural == "bindings" =>
+        {
+            let binding = request::decode_object(&headers, &request::read_body(body).await?)?;
+            let pod = crate::registry::meta::name(&binding).to_owned();
+            registry
+                .bind(ns.unwrap_or_default(), &pod, &binding)
+                .await?;
+            Ok(response::json_response(
+                StatusCode::CREATED,
+                &success_status(201),
+            ))
+        }
+        (Method::POST, Some(name), Some("eviction")) => {
+            let eviction = request::decode_object(&headers, &request::read_body(body).await?)?;
+            registry
+                .evict(ns.unwrap_or_default(), &name, &eviction)
+                .await?;
+            Ok(response::json_response(
+                StatusCode::CREATED,
+                &success_status(201),
+            ))
+        }
+        (Method::GET, None, None)
+            if resource.group.is_empty() && resource.plural == "componentstatuses" =>
+        {
+            Ok(response::json_response(
+                StatusCode::OK,
+                &component_statuses(registry).await,
+            ))
+        }
+        (_, _, _) if resource.storage.is_none() => Err(ApiError::method_not_allowed()),
         (Method::GET, None, None) => {
             if query.flag("watch") {
                 verb_check(resource, "watch")?;
@@ -238,6 +302,20 @@ fn check_field_selector(
         .fields
         .check_supported_fields(&supported)
         .map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+/// The deprecated `componentstatuses` list: storage health only.
+async fn component_statuses(registry: &crate::registry::Registry) -> Value {
+    let healthy = registry.current_revision().await.is_ok();
+    json!({
+        "kind": "ComponentStatusList",
+        "apiVersion": "v1",
+        "metadata": {},
+        "items": [{
+            "metadata": {"name": "etcd-0"},
+            "conditions": [{"type": "Healthy", "status": if healthy { "True" } else { "False" }, "message": if healthy { "ok" } else { "storage unavailable" }}],
+        }],
+    })
 }
 
 /// A `Status` of success, as binding and eviction answer.
