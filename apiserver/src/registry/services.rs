@@ -178,10 +178,10 @@ impl Registry {
 
     async fn release(&self, prefix: &str, item: &str) {
         let key = format!("{prefix}{item}");
-        if let Err(e) = self.storage.delete(key.as_bytes(), None).await {
-            if !matches!(e, StorageError::NotFound { .. }) {
-                tracing::warn!(error = %e, key, "releasing a service allocation failed");
-            }
+        if let Err(e) = self.storage.delete(key.as_bytes(), None).await
+            && !matches!(e, StorageError::NotFound { .. })
+        {
+            tracing::warn!(error = %e, key, "releasing a service allocation failed");
         }
     }
 
@@ -250,20 +250,20 @@ impl Registry {
                 spec.insert("ipFamilies".into(), json!(["IPv4"]));
                 spec.insert("ipFamilyPolicy".into(), json!("SingleStack"));
             }
-        } else if requested == "None" {
-            if let Some(spec) = service.get_mut("spec").and_then(Value::as_object_mut) {
-                spec.insert("clusterIPs".into(), json!(["None"]));
-                spec.insert("ipFamilies".into(), json!(["IPv4"]));
-                spec.insert("ipFamilyPolicy".into(), json!("SingleStack"));
-            }
+        } else if requested == "None"
+            && let Some(spec) = service.get_mut("spec").and_then(Value::as_object_mut)
+        {
+            spec.insert("clusterIPs".into(), json!(["None"]));
+            spec.insert("ipFamilies".into(), json!(["IPv4"]));
+            spec.insert("ipFamilyPolicy".into(), json!("SingleStack"));
         }
-        if wants_node_ports(service) {
-            if let Err(e) = self.allocate_node_ports(service, &name, owner, &[]).await {
-                if let Some(ip) = taken_ip {
-                    self.release(IP_PREFIX, &ip.to_string()).await;
-                }
-                return Err(e);
+        if wants_node_ports(service)
+            && let Err(e) = self.allocate_node_ports(service, &name, owner, &[]).await
+        {
+            if let Some(ip) = taken_ip {
+                self.release(IP_PREFIX, &ip.to_string()).await;
             }
+            return Err(e);
         }
         Ok(())
     }
@@ -388,10 +388,10 @@ impl Registry {
 
     /// Releases everything a deleted (or failed-to-create) Service held.
     pub(super) async fn release_service(&self, service: &Value) {
-        if let Some(ip) = cluster_ip(service) {
-            if self.ranges.contains(ip) {
-                self.release(IP_PREFIX, &ip.to_string()).await;
-            }
+        if let Some(ip) = cluster_ip(service)
+            && self.ranges.contains(ip)
+        {
+            self.release(IP_PREFIX, &ip.to_string()).await;
         }
         for port in node_ports(service) {
             self.release(PORT_PREFIX, &port.to_string()).await;
