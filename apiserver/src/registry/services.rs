@@ -437,22 +437,6 @@ impl Registry {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ranges_parse_and_bound_addresses() {
-        let r = ServiceRanges::parse("10.96.0.0/12", "30000-32767").expect("valid");
-        assert_eq!(r.first_ip(), Ipv4Addr::new(10, 96, 0, 1));
-        assert!(r.contains(Ipv4Addr::new(10, 111, 255, 254)));
-        assert!(!r.contains(Ipv4Addr::new(10, 112, 0, 1)));
-        assert!(!r.contains(Ipv4Addr::new(10, 96, 0, 0)));
-        assert!(ServiceRanges::parse("10.96.0.0", "1-2").is_err());
-        assert!(ServiceRanges::parse("10.96.0.0/12", "5-1").is_err());
-    }
-}
-
 /// Copies what an update may leave out from the stored Service, as upstream
 /// does: the ClusterIP fields, and node ports of ports that stay.
 pub fn preserve_allocations(new: &mut Value, old: &Value) {
@@ -501,5 +485,21 @@ pub fn preserve_allocations(new: &mut Value, old: &Value) {
                 map.insert("nodePort".into(), node_port.clone());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_parse_and_bound_addresses() {
+        let r = ServiceRanges::parse("10.96.0.0/12", "30000-32767").expect("valid");
+        assert_eq!(r.first_ip(), Ipv4Addr::new(10, 96, 0, 1));
+        assert!(r.contains(Ipv4Addr::new(10, 111, 255, 254)));
+        assert!(!r.contains(Ipv4Addr::new(10, 112, 0, 1)));
+        assert!(!r.contains(Ipv4Addr::new(10, 96, 0, 0)));
+        assert!(ServiceRanges::parse("10.96.0.0", "1-2").is_err());
+        assert!(ServiceRanges::parse("10.96.0.0/12", "5-1").is_err());
     }
 }
