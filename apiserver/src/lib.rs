@@ -6,6 +6,7 @@
 //! [`start`] on port 0.
 
 pub mod bootstrap;
+pub mod cache;
 pub mod codec;
 pub mod config;
 pub mod defaults;
@@ -122,6 +123,11 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     bootstrap::ensure(&registry, &service_ip, addr)
         .await
         .map_err(ServerError::Bootstrap)?;
+    let cache = cache::WatchCache::start(registry.storage().clone());
+    if !cache.wait_ready(std::time::Duration::from_secs(60)).await {
+        tracing::warn!("watch cache not ready yet; serving from storage until it is");
+    }
+    let registry = registry.with_cache(cache);
     let app = AppState(Arc::new(App {
         registry,
         ready: Default::default(),

@@ -145,25 +145,27 @@ pub fn object(
     }
 }
 
-/// Renders a list object.
-pub fn list(resource: &ResourceInfo, list: Value, render: Render) -> Response {
+/// Renders a list.
+pub fn list(
+    resource: &ResourceInfo,
+    list: crate::registry::ObjectList,
+    render: Render,
+) -> Response {
     match render {
-        Render::Object => json_response(StatusCode::OK, &list),
+        Render::Object => {
+            let mut response = (StatusCode::OK, list.to_json()).into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            response
+        }
         Render::Table(include) => {
-            let items = list
-                .get("items")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            let items: Vec<Value> = items
-                .into_iter()
-                .map(|mut o| {
-                    crate::registry::set_type_meta(&mut o, resource);
-                    o
-                })
-                .collect();
-            let metadata = list.get("metadata").cloned().unwrap_or_else(|| json!({}));
-            json_response(StatusCode::OK, &table(resource, &items, metadata, include))
+            let items = list.values(resource);
+            json_response(
+                StatusCode::OK,
+                &table(resource, &items, list.metadata(), include),
+            )
         }
     }
 }
@@ -171,26 +173,27 @@ pub fn list(resource: &ResourceInfo, list: Value, render: Render) -> Response {
 /// Streams watch events as newline-delimited JSON.
 pub fn watch(resource: &'static ResourceInfo, events: WatchStream, render: Render) -> Response {
     let lines = events.map(move |event| {
-        let object = match render {
+        let line = match render {
             Render::Table(include) if event.kind != "ERROR" && event.kind != "BOOKMARK" => {
-                let rv = event
-                    .object
+                let object: Value = serde_json::from_slice(&event.object).unwrap_or(Value::Null);
+                let rv = object
                     .pointer("/metadata/resourceVersion")
                     .cloned()
                     .unwrap_or_else(|| json!(""));
-                table(
+                let table = table(
                     resource,
-                    std::slice::from_ref(&event.object),
+                    std::slice::from_ref(&object),
                     json!({"resourceVersion": rv}),
                     include,
-                )
+                );
+                let mut line = serde_json::to_vec(&json!({"type": event.kind, "object": table}))
+                    .unwrap_or_default();
+                line.push(b'\n');
+                bytes::Bytes::from(line)
             }
-            _ => event.object,
+            _ => event.to_line(),
         };
-        let mut line =
-            serde_json::to_vec(&json!({"type": event.kind, "object": object})).unwrap_or_default();
-        line.push(b'\n');
-        Ok::<_, std::convert::Infallible>(bytes::Bytes::from(line))
+        Ok::<_, std::convert::Infallible>(line)
     });
     let mut response = Response::new(Body::from_stream(lines));
     response.headers_mut().insert(

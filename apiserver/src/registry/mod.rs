@@ -5,22 +5,25 @@
 //! only place they become stored bytes. Every storage error becomes an API
 //! error through [`ApiError::from_storage`].
 
+mod list;
 pub mod meta;
 pub mod options;
 pub mod services;
 pub mod strategy;
 pub mod subresources;
-mod watch;
+pub mod watch;
 pub mod write;
 
 use crate::codec;
 use crate::status::ApiError;
 use bosun_storage::{ListOptions, Storage, StorageError, keys};
 use bosun_types::resources::ResourceInfo;
+use bytes::Bytes;
 use options::ListParams;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::sync::Arc;
 
+pub use list::ObjectList;
 pub use watch::{WatchEvent, WatchStream};
 
 /// The registry: every kind's REST semantics over one storage backend.
@@ -28,6 +31,7 @@ pub use watch::{WatchEvent, WatchStream};
 pub struct Registry {
     storage: Arc<dyn Storage>,
     ranges: services::ServiceRanges,
+    cache: Option<Arc<crate::cache::WatchCache>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -57,7 +61,22 @@ fn storage_segment(resource: &ResourceInfo) -> &'static str {
 impl Registry {
     /// A registry over `storage`, allocating Service addresses from `ranges`.
     pub fn new(storage: Arc<dyn Storage>, ranges: services::ServiceRanges) -> Self {
-        Self { storage, ranges }
+        Self {
+            storage,
+            ranges,
+            cache: None,
+        }
+    }
+
+    /// Serves lists and watches from `cache` when it can.
+    pub fn with_cache(mut self, cache: Arc<crate::cache::WatchCache>) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// The watch cache, if any.
+    pub fn cache(&self) -> Option<&Arc<crate::cache::WatchCache>> {
+        self.cache.as_ref()
     }
 
     /// The storage backend (for health checks and benchmarks).
@@ -99,27 +118,57 @@ impl Registry {
         Ok(object)
     }
 
-    /// Lists objects matching the selectors, paging through storage until
-    /// `limit` matches are found. Returns the `<Kind>List` object.
+    /// Lists objects matching the selectors: from the watch cache when the
+    /// request allows it, otherwise from storage, paging until `limit`
+    /// matches are found.
     pub async fn list(
         &self,
         resource: &ResourceInfo,
         namespace: Option<&str>,
         params: &ListParams,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<ObjectList, ApiError> {
+        if let Some(cached) = self.list_from_cache(resource, namespace, params).await? {
+            return Ok(ObjectList::new(
+                resource,
+                cached.items,
+                cached.revision,
+                None,
+            ));
+        }
         let (items, revision, continue_token) =
             self.list_items(resource, namespace, params).await?;
-        let mut metadata = Map::new();
-        metadata.insert("resourceVersion".into(), json!(revision.to_string()));
-        if let Some(token) = continue_token {
-            metadata.insert("continue".into(), json!(token));
+        let items = items
+            .iter()
+            .map(|o| Bytes::from(serde_json::to_vec(o).unwrap_or_default()))
+            .collect();
+        Ok(ObjectList::new(resource, items, revision, continue_token))
+    }
+
+    /// A list from the cache, when the request's semantics allow one:
+    /// no continuation, no exact revision, and no limit unless
+    /// `resourceVersion=0` (which, as upstream, ignores the limit).
+    async fn list_from_cache(
+        &self,
+        resource: &ResourceInfo,
+        namespace: Option<&str>,
+        params: &ListParams,
+    ) -> Result<Option<crate::cache::CachedList>, ApiError> {
+        let Some(cache) = self.cache.as_ref().filter(|c| c.is_ready()) else {
+            return Ok(None);
+        };
+        if params.continue_token.is_some()
+            || params.resource_version_match.as_deref() == Some("Exact")
+        {
+            return Ok(None);
         }
-        Ok(json!({
-            "kind": resource.list_kind(),
-            "apiVersion": resource.api_version(),
-            "metadata": metadata,
-            "items": items,
-        }))
+        let rv = codec::parse_resource_version(params.resource_version.as_deref().unwrap_or(""))?;
+        let min_revision = match (rv, params.limit.filter(|l| *l > 0)) {
+            (Some(0), _) => None,
+            (None, None) => Some(self.current_revision().await?),
+            (Some(n), None) => Some(n),
+            (_, Some(_)) => return Ok(None),
+        };
+        Ok(cache.list(resource, namespace, params, min_revision).await)
     }
 
     /// The matching objects, the revision they were read at, and a continue

@@ -18,8 +18,36 @@ use serde_json::{Value, json};
 pub struct WatchEvent {
     /// ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.
     pub kind: &'static str,
-    /// The object (a `Status` for ERROR).
-    pub object: Value,
+    /// The object's JSON with apiVersion and kind (a `Status` for ERROR).
+    pub object: bytes::Bytes,
+    /// The whole `{"type":…,"object":…}` line, when already rendered (shared
+    /// by every watcher of a cached change).
+    pub line: Option<bytes::Bytes>,
+}
+
+impl WatchEvent {
+    /// An event for an object value.
+    pub fn from_value(kind: &'static str, object: &Value) -> Self {
+        Self {
+            kind,
+            object: bytes::Bytes::from(serde_json::to_vec(object).unwrap_or_default()),
+            line: None,
+        }
+    }
+
+    /// The newline-terminated JSON line for this event.
+    pub fn to_line(&self) -> bytes::Bytes {
+        if let Some(line) = &self.line {
+            return line.clone();
+        }
+        let mut line = Vec::with_capacity(self.object.len() + 32);
+        line.extend_from_slice(b"{\"type\":\"");
+        line.extend_from_slice(self.kind.as_bytes());
+        line.extend_from_slice(b"\",\"object\":");
+        line.extend_from_slice(&self.object);
+        line.extend_from_slice(b"}\n");
+        bytes::Bytes::from(line)
+    }
 }
 
 /// The events of one watch, ending when the watch ends.
@@ -57,10 +85,7 @@ impl Registry {
             if initial_events {
                 for mut object in items {
                     set_type_meta(&mut object, resource);
-                    initial.push(WatchEvent {
-                        kind: "ADDED",
-                        object,
-                    });
+                    initial.push(WatchEvent::from_value("ADDED", &object));
                 }
                 if params.send_initial_events == Some(true) && params.allow_bookmarks {
                     initial.push(bookmark(resource, revision, true));
@@ -101,18 +126,15 @@ pub fn bookmark(resource: &ResourceInfo, revision: i64, initial_events_end: bool
     if initial_events_end {
         metadata["annotations"] = json!({"k8s.io/initial-events-end": "true"});
     }
-    WatchEvent {
-        kind: "BOOKMARK",
-        object: json!({"kind": resource.kind, "apiVersion": resource.api_version(), "metadata": metadata}),
-    }
+    WatchEvent::from_value(
+        "BOOKMARK",
+        &json!({"kind": resource.kind, "apiVersion": resource.api_version(), "metadata": metadata}),
+    )
 }
 
 /// An ERROR event carrying a Status.
 pub fn error_event(error: &ApiError) -> WatchEvent {
-    WatchEvent {
-        kind: "ERROR",
-        object: error.to_status(),
-    }
+    WatchEvent::from_value("ERROR", &error.to_status())
 }
 
 /// Maps one storage event to at most one watch event, applying selector
@@ -141,18 +163,9 @@ fn translate(
             let current = decode(&event.kv.value, revision)?;
             let is = matches_selectors(resource, &current, params);
             match (was, is) {
-                (true, true) => Some(WatchEvent {
-                    kind: "MODIFIED",
-                    object: current,
-                }),
-                (false, true) => Some(WatchEvent {
-                    kind: "ADDED",
-                    object: current,
-                }),
-                (true, false) => Some(WatchEvent {
-                    kind: "DELETED",
-                    object: current,
-                }),
+                (true, true) => Some(WatchEvent::from_value("MODIFIED", &current)),
+                (false, true) => Some(WatchEvent::from_value("ADDED", &current)),
+                (true, false) => Some(WatchEvent::from_value("DELETED", &current)),
                 (false, false) => None,
             }
         }
@@ -160,10 +173,7 @@ fn translate(
             let mut last = previous.filter(|_| was)?;
             // The DELETED object carries the deletion's revision.
             metadata_mut(&mut last).insert("resourceVersion".into(), json!(revision.to_string()));
-            Some(WatchEvent {
-                kind: "DELETED",
-                object: last,
-            })
+            Some(WatchEvent::from_value("DELETED", &last))
         }
     }
 }

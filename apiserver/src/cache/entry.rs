@@ -1,0 +1,189 @@
+//! What the watch cache holds per object and per change: the object's JSON
+//! as served in lists (resourceVersion stamped, no apiVersion/kind), plus the
+//! labels and field values selectors match on, computed once.
+
+use crate::codec;
+use crate::registry::{meta, strategy};
+use bosun_types::resources::ResourceInfo;
+use bytes::Bytes;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+/// One cached object.
+#[derive(Debug)]
+pub struct Entry {
+    /// The storage key.
+    pub key: Box<[u8]>,
+    /// Its namespace (empty for cluster-scoped objects).
+    pub namespace: Box<str>,
+    /// The revision of this version.
+    pub revision: i64,
+    /// JSON with `resourceVersion`, without `apiVersion`/`kind`.
+    pub json: Bytes,
+    /// Labels, for label selectors.
+    pub labels: BTreeMap<String, String>,
+    /// Field values, for field selectors.
+    pub fields: BTreeMap<String, String>,
+}
+
+impl Entry {
+    /// Builds an entry from stored bytes at `revision`; `None` if the bytes
+    /// are not a JSON object (logged by the caller).
+    pub fn new(resource: &ResourceInfo, key: &[u8], stored: &[u8], revision: i64) -> Option<Self> {
+        let mut object = codec::decode_at(stored, revision).ok()?;
+        Some(Self::from_value(resource, key, &mut object, revision))
+    }
+
+    /// Builds an entry from a decoded object (which loses apiVersion/kind).
+    pub fn from_value(
+        resource: &ResourceInfo,
+        key: &[u8],
+        object: &mut Value,
+        revision: i64,
+    ) -> Self {
+        if let Some(map) = object.as_object_mut() {
+            map.remove("apiVersion");
+            map.remove("kind");
+        }
+        let labels = meta::labels(object);
+        let fields = strategy::field_set(resource, object, resource.is_namespaced());
+        let namespace = meta::namespace(object).into();
+        let json = Bytes::from(serde_json::to_vec(&*object).unwrap_or_else(|_| b"{}".to_vec()));
+        Self {
+            key: key.into(),
+            namespace,
+            revision,
+            json,
+            labels,
+            fields,
+        }
+    }
+
+    /// The object with `apiVersion` and `kind` of `resource` spliced in front.
+    pub fn with_type(&self, resource: &ResourceInfo) -> Bytes {
+        with_type(&self.json, resource)
+    }
+
+    /// The object as a JSON value, with type fields.
+    pub fn to_value(&self, resource: &ResourceInfo) -> Value {
+        let mut value: Value = serde_json::from_slice(&self.json).unwrap_or(Value::Null);
+        crate::registry::set_type_meta(&mut value, resource);
+        value
+    }
+}
+
+/// Splices `"kind":…,"apiVersion":…` into the front of a JSON object.
+pub fn with_type(json: &[u8], resource: &ResourceInfo) -> Bytes {
+    let head = format!(
+        "{{\"kind\":\"{}\",\"apiVersion\":\"{}\"",
+        resource.kind,
+        resource.api_version()
+    );
+    let mut out = Vec::with_capacity(head.len() + json.len() + 1);
+    out.extend_from_slice(head.as_bytes());
+    match json {
+        [b'{', b'}'] | [] => out.push(b'}'),
+        [b'{', rest @ ..] => {
+            out.push(b',');
+            out.extend_from_slice(rest);
+        }
+        other => {
+            out.push(b'}');
+            tracing::warn!(len = other.len(), "cached object is not a JSON object");
+        }
+    }
+    Bytes::from(out)
+}
+
+/// Whether a change created, updated or removed the object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Put of a new key.
+    Added,
+    /// Put of an existing key.
+    Modified,
+    /// Delete.
+    Deleted,
+}
+
+/// One change of a segment, shared by every watcher.
+#[derive(Debug)]
+pub struct CacheEvent {
+    /// The revision of the change.
+    pub revision: i64,
+    /// What happened.
+    pub change: Change,
+    /// The object after the change (for deletes: the last state stamped with
+    /// the deletion's revision).
+    pub current: Arc<Entry>,
+    /// The object before the change.
+    pub previous: Option<Arc<Entry>>,
+    /// Rendered event lines for the segment's own resource, per event type.
+    lines: [OnceLock<Bytes>; 3],
+}
+
+impl CacheEvent {
+    /// A new event.
+    pub fn new(
+        revision: i64,
+        change: Change,
+        current: Arc<Entry>,
+        previous: Option<Arc<Entry>>,
+    ) -> Self {
+        Self {
+            revision,
+            change,
+            current,
+            previous,
+            lines: Default::default(),
+        }
+    }
+
+    /// The newline-terminated watch line `{"type":…,"object":…}` for
+    /// `kind` (ADDED/MODIFIED/DELETED), rendered once per event for the
+    /// segment's canonical resource.
+    pub fn line(&self, kind: &'static str, resource: &ResourceInfo, canonical: bool) -> Bytes {
+        let slot = match kind {
+            "ADDED" => 0,
+            "MODIFIED" => 1,
+            _ => 2,
+        };
+        let render = || {
+            let object = self.current.with_type(resource);
+            let mut line = Vec::with_capacity(object.len() + 32);
+            line.extend_from_slice(b"{\"type\":\"");
+            line.extend_from_slice(kind.as_bytes());
+            line.extend_from_slice(b"\",\"object\":");
+            line.extend_from_slice(&object);
+            line.extend_from_slice(b"}\n");
+            Bytes::from(line)
+        };
+        if canonical {
+            self.lines[slot].get_or_init(render).clone()
+        } else {
+            render()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_fields_are_spliced_in_front() {
+        let pods = bosun_types::resources::find_by_plural("", "v1", "pods").expect("pods");
+        assert_eq!(
+            &with_type(b"{\"a\":1}", pods)[..],
+            br#"{"kind":"Pod","apiVersion":"v1","a":1}"#
+        );
+        assert_eq!(
+            &with_type(b"{}", pods)[..],
+            br#"{"kind":"Pod","apiVersion":"v1"}"#
+        );
+        let parsed: Value =
+            serde_json::from_slice(&with_type(b"{\"metadata\":{}}", pods)).expect("valid json");
+        assert_eq!(parsed["kind"], "Pod");
+    }
+}

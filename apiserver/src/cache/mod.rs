@@ -1,0 +1,361 @@
+//! The watch cache: one storage watch over `/registry/` feeds an in-memory
+//! copy of every object plus a window of recent changes per resource; lists
+//! and watches are served from it and fanned out to any number of watchers
+//! without a storage watch each, as upstream's cacher does.
+//!
+//! Consistency: the cache applies storage events in revision order, so its
+//! revision is a point in storage history. A list without `resourceVersion`
+//! waits until the cache has reached storage's current revision (a consistent
+//! read from cache); `resourceVersion=0` is served at once; watches from a
+//! revision older than the retained window get 410 Expired.
+
+pub mod entry;
+mod watch;
+
+use crate::registry::options::ListParams;
+use crate::status::ApiError;
+use bosun_storage::{EventKind, ListOptions, Storage, WatchOptions, keys};
+use bosun_types::resources::{self, ResourceInfo};
+use bytes::Bytes;
+use entry::{CacheEvent, Change, Entry};
+use futures::StreamExt;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::{broadcast, watch as tokio_watch};
+
+pub use watch::CacheWatch;
+
+/// Changes kept per resource for watches that resume from a revision.
+const WINDOW: usize = 10_000;
+/// Changes a slow watcher may fall behind the live feed before it catches up
+/// from the window (or, past the window, is told to re-list).
+const FEED_CAPACITY: usize = 4096;
+/// How long a read waits for the cache to reach the revision it needs.
+const FRESHNESS_WAIT: Duration = Duration::from_secs(3);
+/// Objects read per page while loading.
+const LOAD_PAGE: usize = 10_000;
+
+/// One storage prefix (`/registry/<segment>/`) and what the cache holds for it.
+pub struct Segment {
+    /// The resource whose objects are stored there (its storage version).
+    pub resource: &'static ResourceInfo,
+    prefix: Vec<u8>,
+    data: RwLock<SegmentData>,
+}
+
+struct SegmentData {
+    objects: BTreeMap<Box<[u8]>, Arc<Entry>>,
+    /// Every change with a revision above `window_start`, oldest first.
+    window: VecDeque<Arc<CacheEvent>>,
+    window_start: i64,
+    feed: broadcast::Sender<Arc<CacheEvent>>,
+}
+
+impl SegmentData {
+    fn new(start: i64) -> Self {
+        Self {
+            objects: BTreeMap::new(),
+            window: VecDeque::new(),
+            window_start: start,
+            feed: broadcast::channel(FEED_CAPACITY).0,
+        }
+    }
+}
+
+/// The watch cache of every resource.
+pub struct WatchCache {
+    storage: Arc<dyn Storage>,
+    segments: Vec<Segment>,
+    revision: tokio_watch::Sender<i64>,
+    ready: AtomicBool,
+}
+
+impl std::fmt::Debug for WatchCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WatchCache")
+            .field("revision", &*self.revision.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether an entry passes a watcher's or list's filters.
+pub fn matches(entry: &Entry, namespace: Option<&str>, params: &ListParams) -> bool {
+    namespace.is_none_or(|ns| &*entry.namespace == ns)
+        && (params.labels.is_empty() || params.labels.matches(&entry.labels))
+        && (params.fields.is_empty() || params.fields.matches(&entry.fields))
+}
+
+/// A cached list: the items' JSON and the revision they reflect.
+#[derive(Debug)]
+pub struct CachedList {
+    /// Items without apiVersion/kind, in key order.
+    pub items: Vec<Bytes>,
+    /// The cache revision the list reflects.
+    pub revision: i64,
+}
+
+impl WatchCache {
+    /// Creates the cache and starts filling it in the background.
+    pub fn start(storage: Arc<dyn Storage>) -> Arc<Self> {
+        let mut segments: Vec<Segment> = Vec::new();
+        for resource in resources::resources() {
+            let Some(storage_info) = resource.storage else {
+                continue;
+            };
+            if segments
+                .iter()
+                .any(|s| s.resource.storage.map(|i| i.key_prefix) == Some(storage_info.key_prefix))
+            {
+                continue;
+            }
+            // The storage version's entry describes the stored objects.
+            let canonical = resources::resources()
+                .iter()
+                .find(|r| {
+                    r.storage
+                        .is_some_and(|i| i.key_prefix == storage_info.key_prefix)
+                        && r.group == storage_info.group
+                        && r.version == storage_info.version
+                })
+                .unwrap_or(resource);
+            segments.push(Segment {
+                resource: canonical,
+                prefix: keys::resource_prefix(storage_info.key_prefix, None),
+                data: RwLock::new(SegmentData::new(0)),
+            });
+        }
+        // Longer prefixes first, so `services/specs/` wins over a shorter one.
+        segments.sort_by_key(|s| std::cmp::Reverse(s.prefix.len()));
+        let cache = Arc::new(Self {
+            storage,
+            segments,
+            revision: tokio_watch::channel(0).0,
+            ready: AtomicBool::new(false),
+        });
+        let runner = cache.clone();
+        tokio::spawn(async move { runner.run().await });
+        cache
+    }
+
+    /// Whether the cache has loaded and is following storage.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// The revision the cache has applied.
+    pub fn revision(&self) -> i64 {
+        *self.revision.borrow()
+    }
+
+    /// Waits until the cache is ready (for start-up).
+    pub async fn wait_ready(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !self.is_ready() {
+            if tokio::time::Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
+    }
+
+    fn segment_for_key(&self, key: &[u8]) -> Option<&Segment> {
+        self.segments.iter().find(|s| key.starts_with(&s.prefix))
+    }
+
+    /// The segment serving `resource`.
+    pub fn segment(&self, resource: &ResourceInfo) -> Option<&Segment> {
+        let prefix = resource.storage?.key_prefix;
+        let wanted = keys::resource_prefix(prefix, None);
+        self.segments.iter().find(|s| s.prefix == wanted)
+    }
+
+    /// Waits until the cache has applied `target` (bounded).
+    pub async fn wait_for(&self, target: i64) -> bool {
+        let mut rx = self.revision.subscribe();
+        matches!(
+            tokio::time::timeout(FRESHNESS_WAIT, rx.wait_for(|r| *r >= target)).await,
+            Ok(Ok(_))
+        )
+    }
+
+    /// Serves a list from memory, or `None` when the cache cannot (not ready,
+    /// or not fresh enough in time) and storage should answer instead.
+    pub async fn list(
+        &self,
+        resource: &ResourceInfo,
+        namespace: Option<&str>,
+        params: &ListParams,
+        min_revision: Option<i64>,
+    ) -> Option<CachedList> {
+        if !self.is_ready() {
+            return None;
+        }
+        if let Some(target) = min_revision
+            && !self.wait_for(target).await
+        {
+            return None;
+        }
+        let segment = self.segment(resource)?;
+        let data = segment.data.read().ok()?;
+        let revision = self.revision();
+        let items = data
+            .objects
+            .values()
+            .filter(|e| matches(e, namespace, params))
+            .map(|e| e.json.clone())
+            .collect();
+        Some(CachedList { items, revision })
+    }
+
+    /// Loads everything, then follows storage; reloads after a broken watch.
+    async fn run(self: Arc<Self>) {
+        loop {
+            match self.load().await {
+                Ok(revision) => {
+                    self.ready.store(true, Ordering::Release);
+                    tracing::info!(revision, "watch cache ready");
+                    self.follow(revision).await;
+                    self.ready.store(false, Ordering::Release);
+                }
+                Err(err) => tracing::warn!(error = %err, "watch cache load failed"),
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    /// Reads every object at one revision and replaces the cached state.
+    /// Watchers of the previous state are cut off (they re-watch).
+    async fn load(&self) -> Result<i64, bosun_storage::StorageError> {
+        let mut fresh: Vec<BTreeMap<Box<[u8]>, Arc<Entry>>> =
+            self.segments.iter().map(|_| BTreeMap::new()).collect();
+        let mut token = None;
+        let mut revision = None;
+        loop {
+            let page = self
+                .storage
+                .list(ListOptions {
+                    prefix: keys::ROOT.as_bytes().to_vec(),
+                    limit: Some(LOAD_PAGE),
+                    continue_token: token.take(),
+                    revision: None,
+                })
+                .await?;
+            revision.get_or_insert(page.revision);
+            for kv in &page.kvs {
+                if let Some(index) = self
+                    .segments
+                    .iter()
+                    .position(|s| kv.key.starts_with(&s.prefix))
+                {
+                    let resource = self.segments[index].resource;
+                    match Entry::new(resource, &kv.key, &kv.value, kv.mod_revision) {
+                        Some(entry) => {
+                            fresh[index].insert(kv.key.clone().into_boxed_slice(), Arc::new(entry));
+                        }
+                        None => {
+                            tracing::warn!(key = %String::from_utf8_lossy(&kv.key), "skipping undecodable object")
+                        }
+                    }
+                }
+            }
+            match page.continue_token {
+                Some(next) => token = Some(next),
+                None => break,
+            }
+        }
+        let revision = revision.unwrap_or(0);
+        for (segment, objects) in self.segments.iter().zip(fresh) {
+            if let Ok(mut data) = segment.data.write() {
+                *data = SegmentData::new(revision);
+                data.objects = objects;
+            }
+        }
+        self.revision.send_replace(revision);
+        Ok(revision)
+    }
+
+    /// Applies storage events from `revision + 1` until the watch breaks.
+    async fn follow(&self, revision: i64) {
+        let options = WatchOptions {
+            key: keys::ROOT.as_bytes().to_vec(),
+            prefix: true,
+            start_revision: Some(revision + 1),
+        };
+        let mut events = match self.storage.watch(options).await {
+            Ok(events) => events,
+            Err(err) => {
+                tracing::warn!(error = %err, "watch cache could not watch storage");
+                return;
+            }
+        };
+        while let Some(item) = events.next().await {
+            match item {
+                Ok(event) => self.apply(event),
+                Err(err) => {
+                    tracing::warn!(error = %err, "watch cache lost its storage watch; reloading");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn apply(&self, event: bosun_storage::WatchEvent) {
+        let revision = event.revision();
+        if let Some(segment) = self.segment_for_key(&event.kv.key)
+            && let Ok(mut data) = segment.data.write()
+        {
+            let key: Box<[u8]> = event.kv.key.clone().into_boxed_slice();
+            let change = match event.kind {
+                EventKind::Put => {
+                    match Entry::new(segment.resource, &key, &event.kv.value, revision) {
+                        Some(entry) => {
+                            let entry = Arc::new(entry);
+                            let previous = data.objects.insert(key, entry.clone());
+                            let change = if previous.is_some() {
+                                Change::Modified
+                            } else {
+                                Change::Added
+                            };
+                            Some(CacheEvent::new(revision, change, entry, previous))
+                        }
+                        None => None,
+                    }
+                }
+                EventKind::Delete => data.objects.remove(&key).map(|previous| {
+                    let mut last: serde_json::Value =
+                        serde_json::from_slice(&previous.json).unwrap_or_default();
+                    crate::registry::meta::metadata_mut(&mut last).insert(
+                        "resourceVersion".into(),
+                        serde_json::json!(revision.to_string()),
+                    );
+                    let gone = Entry::from_value(segment.resource, &key, &mut last, revision);
+                    CacheEvent::new(revision, Change::Deleted, Arc::new(gone), Some(previous))
+                }),
+            };
+            if let Some(change) = change {
+                let change = Arc::new(change);
+                data.window.push_back(change.clone());
+                while data.window.len() > WINDOW {
+                    if let Some(dropped) = data.window.pop_front() {
+                        data.window_start = dropped.revision;
+                    }
+                }
+                // No receivers is fine.
+                let _ = data.feed.send(change);
+            }
+            // Advanced under the segment's lock, so a reader holding it
+            // sees a revision covering everything applied to the segment.
+            self.revision.send_replace(revision);
+            return;
+        }
+        self.revision.send_replace(revision);
+    }
+}
+
+/// Errors of cache reads that mean "ask storage instead".
+pub fn too_old(requested: i64, oldest: i64) -> ApiError {
+    ApiError::expired(format!("too old resource version: {requested} ({oldest})"))
+}
