@@ -13,6 +13,7 @@ pub mod defaults;
 pub mod kubeconfig;
 pub mod openapi;
 pub mod patch;
+pub mod protobuf;
 pub mod registry;
 pub mod request;
 pub mod response;

@@ -172,10 +172,18 @@ pub fn content_type(headers: &HeaderMap) -> String {
 }
 
 /// Media types accepted for object bodies.
-pub const OBJECT_MEDIA_TYPES: &[&str] = &["application/json", "application/yaml"];
+pub const OBJECT_MEDIA_TYPES: &[&str] = &[
+    "application/json",
+    "application/yaml",
+    "application/vnd.kubernetes.protobuf",
+];
 
 /// Decodes an object body (JSON; YAML that is JSON) into a value.
-pub fn decode_object(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
+pub fn decode_object(
+    headers: &HeaderMap,
+    body: &[u8],
+    resource: &bosun_types::resources::ResourceInfo,
+) -> Result<Value, ApiError> {
     let media = content_type(headers);
     match media.as_str() {
         "" | "application/json" | "*/*" | "application/yaml" | "application/apply-patch+yaml" => {
@@ -188,6 +196,21 @@ pub fn decode_object(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError
                 ));
             }
             Ok(value)
+        }
+        crate::protobuf::MEDIA_TYPE => {
+            use crate::protobuf::DecodeError;
+            crate::protobuf::decode_with_defaults(body, &resource.api_version(), resource.kind)
+                .map_err(|e| match e {
+                    DecodeError::UnsupportedKind { .. } | DecodeError::UnsupportedEncoding(_) => {
+                        ApiError::unsupported_media_type(
+                            crate::protobuf::MEDIA_TYPE,
+                            OBJECT_MEDIA_TYPES,
+                        )
+                    }
+                    other => {
+                        ApiError::bad_request(format!("error decoding protobuf body: {other}"))
+                    }
+                })
         }
         other => Err(ApiError::unsupported_media_type(other, OBJECT_MEDIA_TYPES)),
     }

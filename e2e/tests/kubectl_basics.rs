@@ -520,3 +520,184 @@ async fn pods_bind_once_and_delete_gracefully(c: Cluster) {
     assert!(c.kubectl(&["get", "pod", "p"]).err().contains("not found"));
 }
 on_both_backends!(pods_bind_once_and_delete_gracefully);
+
+async fn generators_send_protobuf(c: Cluster) {
+    // kubectl's generator subcommands send protobuf bodies.
+    assert_eq!(
+        c.kubectl(&["create", "namespace", "dev"]).ok().trim(),
+        "namespace/dev created"
+    );
+    assert_eq!(
+        c.kubectl(&[
+            "create",
+            "deployment",
+            "web",
+            "--image=nginx",
+            "--replicas=2",
+            "-n",
+            "dev"
+        ])
+        .ok()
+        .trim(),
+        "deployment.apps/web created"
+    );
+    assert_eq!(
+        c.kubectl_at(
+            "1.32",
+            &[
+                "create",
+                "configmap",
+                "c",
+                "--from-literal=a=b",
+                "-n",
+                "dev"
+            ]
+        )
+        .ok()
+        .trim(),
+        "configmap/c created"
+    );
+    assert_eq!(
+        c.kubectl(&[
+            "create",
+            "secret",
+            "generic",
+            "s",
+            "--from-literal=k=v",
+            "-n",
+            "dev"
+        ])
+        .ok()
+        .trim(),
+        "secret/s created"
+    );
+    assert_eq!(
+        c.kubectl(&[
+            "create",
+            "job",
+            "j",
+            "--image=busybox",
+            "-n",
+            "dev",
+            "--",
+            "echo",
+            "hi"
+        ])
+        .ok()
+        .trim(),
+        "job.batch/j created"
+    );
+    assert_eq!(
+        c.kubectl(&[
+            "create",
+            "service",
+            "clusterip",
+            "svc",
+            "--tcp=80:8080",
+            "-n",
+            "dev"
+        ])
+        .ok()
+        .trim(),
+        "service/svc created"
+    );
+    assert_eq!(
+        c.kubectl(&[
+            "get",
+            "deploy",
+            "web",
+            "-n",
+            "dev",
+            "-o",
+            "jsonpath={.spec.replicas} {.spec.template.spec.containers[0].image}"
+        ])
+        .ok(),
+        "2 nginx"
+    );
+    assert_eq!(
+        c.kubectl(&["get", "cm", "c", "-n", "dev", "-o", "jsonpath={.data.a}"])
+            .ok(),
+        "b"
+    );
+    assert_eq!(
+        c.kubectl(&[
+            "get",
+            "secret",
+            "s",
+            "-n",
+            "dev",
+            "-o",
+            "jsonpath={.data.k}"
+        ])
+        .ok(),
+        "dg=="
+    );
+    let selector = c
+        .kubectl(&[
+            "get",
+            "job",
+            "j",
+            "-n",
+            "dev",
+            "-o",
+            "jsonpath={.spec.selector.matchLabels}",
+        ])
+        .ok();
+    assert!(
+        selector.contains("batch.kubernetes.io/controller-uid"),
+        "{selector}"
+    );
+    // Terminating namespaces refuse new content.
+    c.kubectl(&["delete", "namespace", "dev", "--wait=false"])
+        .ok();
+    assert!(
+        c.kubectl(&["get", "ns", "dev", "--no-headers"])
+            .ok()
+            .contains("Terminating")
+    );
+    let refused = c
+        .kubectl(&["create", "configmap", "late", "-n", "dev"])
+        .err();
+    assert!(
+        refused.contains("because it is being terminated"),
+        "{refused}"
+    );
+    let missing = c
+        .kubectl(&["create", "configmap", "x", "-n", "nosuch"])
+        .err();
+    assert!(
+        missing.contains("namespaces \"nosuch\" not found"),
+        "{missing}"
+    );
+}
+on_both_backends!(generators_send_protobuf);
+
+async fn invalid_objects_are_rejected_with_causes(c: Cluster) {
+    let bad = DEPLOYMENT.replace(
+        "      labels: {app: web}\n    spec:",
+        "      labels: {app: other}\n    spec:",
+    );
+    let path = c.manifest("bad.yaml", &bad);
+    let err = c.kubectl(&["apply", "-f", &path]).err();
+    assert!(
+        err.contains(
+            "The Deployment \"web\" is invalid: spec.template.metadata.labels: Invalid value:"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("`selector` does not match template `labels`"),
+        "{err}"
+    );
+    let bad_name = CONFIGMAP.replace("name: settings", "name: Not_Valid");
+    let err = c
+        .kubectl(&["create", "-f", &c.manifest("badname.yaml", &bad_name)])
+        .err();
+    assert!(
+        err.contains(
+            "The ConfigMap \"Not_Valid\" is invalid: metadata.name: Invalid value: \"Not_Valid\""
+        ),
+        "{err}"
+    );
+}
+on_both_backends!(invalid_objects_are_rejected_with_causes);

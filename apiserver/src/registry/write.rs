@@ -39,6 +39,46 @@ impl Target {
     }
 }
 
+/// Jobs get a selector on their own uid and matching template labels unless
+/// `spec.manualSelector` is set, as upstream's job strategy does on create.
+fn generate_job_selector(resource: &ResourceInfo, job: &mut Value) {
+    if (resource.group, resource.plural) != ("batch", "jobs") {
+        return;
+    }
+    if job.pointer("/spec/manualSelector").and_then(Value::as_bool) == Some(true) {
+        return;
+    }
+    let uid = meta::meta_str(job, "uid").to_owned();
+    let name = meta::name(job).to_owned();
+    let Some(spec) = job.get_mut("spec").and_then(Value::as_object_mut) else {
+        return;
+    };
+    spec.insert(
+        "selector".into(),
+        json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}),
+    );
+    let template = spec.entry("template").or_insert_with(|| json!({}));
+    let Some(template) = template.as_object_mut() else {
+        return;
+    };
+    let metadata = template.entry("metadata").or_insert_with(|| json!({}));
+    let Some(metadata) = metadata.as_object_mut() else {
+        return;
+    };
+    let labels = metadata.entry("labels").or_insert_with(|| json!({}));
+    let Some(labels) = labels.as_object_mut() else {
+        return;
+    };
+    for (key, value) in [
+        ("batch.kubernetes.io/controller-uid", &uid),
+        ("batch.kubernetes.io/job-name", &name),
+        ("controller-uid", &uid),
+        ("job-name", &name),
+    ] {
+        labels.insert(key.into(), json!(value));
+    }
+}
+
 fn is_service(resource: &ResourceInfo) -> bool {
     (resource.group, resource.plural) == ("", "services")
 }
@@ -318,7 +358,17 @@ impl Registry {
                 resource.kind,
                 &mut candidate,
             );
-            admit(resource, &mut candidate, None)?;
+            generate_job_selector(resource, &mut candidate);
+            if options.skip_validation {
+                defaults::apply_defaults(
+                    resource.group,
+                    resource.version,
+                    resource.kind,
+                    &mut candidate,
+                );
+            } else {
+                admit(resource, &mut candidate, None)?;
+            }
             let name = meta::name(&candidate).to_owned();
             if options.dry_run {
                 return Ok(Outcome {

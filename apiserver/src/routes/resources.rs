@@ -114,7 +114,8 @@ async fn dispatch(app: AppState, request: Request) -> Result<Response, ApiError>
             Ok(response::json_response(StatusCode::OK, &scale))
         }
         (Method::PUT, Some(name), Some("scale")) => {
-            let scale = request::decode_object(&headers, &request::read_body(body).await?)?;
+            let scale =
+                request::decode_object(&headers, &request::read_body(body).await?, resource)?;
             let change = ScaleChange::Replace(scale);
             let scale = registry
                 .update_scale(resource, ns, &name, change, &query.write_options()?)
@@ -131,7 +132,8 @@ async fn dispatch(app: AppState, request: Request) -> Result<Response, ApiError>
             Ok(response::json_response(StatusCode::OK, &scale))
         }
         (Method::POST, Some(name), Some("binding")) => {
-            let binding = request::decode_object(&headers, &request::read_body(body).await?)?;
+            let binding =
+                request::decode_object(&headers, &request::read_body(body).await?, resource)?;
             registry
                 .bind(ns.unwrap_or_default(), &name, &binding)
                 .await?;
@@ -143,7 +145,8 @@ async fn dispatch(app: AppState, request: Request) -> Result<Response, ApiError>
         (Method::POST, None, None)
             if resource.group.is_empty() && resource.plural == "bindings" =>
         {
-            let binding = request::decode_object(&headers, &request::read_body(body).await?)?;
+            let binding =
+                request::decode_object(&headers, &request::read_body(body).await?, resource)?;
             let pod = crate::registry::meta::name(&binding).to_owned();
             registry
                 .bind(ns.unwrap_or_default(), &pod, &binding)
@@ -154,7 +157,8 @@ async fn dispatch(app: AppState, request: Request) -> Result<Response, ApiError>
             ))
         }
         (Method::POST, Some(name), Some("eviction")) => {
-            let eviction = request::decode_object(&headers, &request::read_body(body).await?)?;
+            let eviction =
+                request::decode_object(&headers, &request::read_body(body).await?, resource)?;
             registry
                 .evict(ns.unwrap_or_default(), &name, &eviction)
                 .await?;
@@ -197,7 +201,8 @@ async fn dispatch(app: AppState, request: Request) -> Result<Response, ApiError>
         }
         (Method::POST, None, None) => {
             verb_check(resource, "create")?;
-            let object = request::decode_object(&headers, &request::read_body(body).await?)?;
+            let object =
+                request::decode_object(&headers, &request::read_body(body).await?, resource)?;
             let outcome = registry
                 .create(resource, ns, object, &query.write_options()?)
                 .await?;
@@ -216,7 +221,8 @@ async fn dispatch(app: AppState, request: Request) -> Result<Response, ApiError>
                 verb_check(resource, "update")?;
             }
             let target = Target::for_subresource(sub)?;
-            let object = request::decode_object(&headers, &request::read_body(body).await?)?;
+            let object =
+                request::decode_object(&headers, &request::read_body(body).await?, resource)?;
             let outcome = registry
                 .update(resource, ns, &name, object, target, &query.write_options()?)
                 .await?;
