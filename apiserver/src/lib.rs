@@ -11,6 +11,7 @@ pub mod codec;
 pub mod config;
 pub mod defaults;
 pub mod kubeconfig;
+pub mod metrics;
 pub mod openapi;
 pub mod patch;
 pub mod protobuf;
@@ -129,10 +130,9 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         tracing::warn!("watch cache not ready yet; serving from storage until it is");
     }
     let registry = registry.with_cache(cache);
-    let app = AppState(Arc::new(App {
-        registry,
-        ready: Default::default(),
-    }));
+    let metrics =
+        metrics::Metrics::new().map_err(|e| ServerError::Config(format!("metrics: {e}")))?;
+    let app = AppState(Arc::new(App::new(registry, metrics)));
     app.ready.store(true, Ordering::Release);
     let router = routes::router(app);
     let (shutdown, shutdown_rx) = watch::channel(false);

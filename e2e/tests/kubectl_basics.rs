@@ -701,3 +701,100 @@ async fn invalid_objects_are_rejected_with_causes(c: Cluster) {
     );
 }
 on_both_backends!(invalid_objects_are_rejected_with_causes);
+
+async fn errors_health_and_metrics(c: Cluster) {
+    // Unauthenticated requests get 401, health and version stay public.
+    let anonymous: String = std::fs::read_to_string(&c.kubeconfig)
+        .expect("kubeconfig")
+        .lines()
+        .filter(|l| !l.contains("client-key-data"))
+        // A token this server does not accept instead of the certificate
+        // (with no credentials at all kubectl would prompt for a password).
+        .map(|l| {
+            if l.contains("client-certificate-data") {
+                "    token: not-a-valid-token\n".to_owned()
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    let anonymous = c.manifest("anonymous.kubeconfig", &anonymous);
+    let denied = c
+        .kubectl(&["--kubeconfig", &anonymous, "get", "pods"])
+        .err();
+    assert!(
+        denied.contains("You must be logged in to the server"),
+        "{denied}"
+    );
+    assert_eq!(
+        c.kubectl(&["--kubeconfig", &anonymous, "get", "--raw", "/healthz"])
+            .ok(),
+        "ok"
+    );
+
+    let ready = c.kubectl(&["get", "--raw", "/readyz?verbose"]).ok();
+    assert!(
+        ready.contains("[+]etcd ok") && ready.contains("readyz check passed"),
+        "{ready}"
+    );
+    let not_allowed = c.kubectl(&["delete", "--raw", "/api/v1/namespaces"]).err();
+    assert!(
+        not_allowed.contains("Error from server (MethodNotAllowed): the server does not allow this method on the requested resource"),
+        "{not_allowed}"
+    );
+    let garbage = c.manifest(
+        "mismatch.json",
+        r#"{"apiVersion":"apps/v1","kind":"ConfigMap","metadata":{"name":"m"}}"#,
+    );
+    let bad = c
+        .kubectl(&[
+            "create",
+            "--raw",
+            "/api/v1/namespaces/default/configmaps",
+            "-f",
+            &garbage,
+        ])
+        .err();
+    assert!(
+        bad.contains("Error from server (BadRequest)")
+            && bad.contains("does not match the expected API version (v1)"),
+        "{bad}"
+    );
+    let big = format!(
+        "{{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{{\"name\":\"big\"}},\"data\":{{\"a\":\"{}\"}}}}",
+        "x".repeat(4 * 1024 * 1024)
+    );
+    let big = c.manifest("big.json", &big);
+    let too_large = c
+        .kubectl(&[
+            "create",
+            "--raw",
+            "/api/v1/namespaces/default/configmaps",
+            "-f",
+            &big,
+        ])
+        .err();
+    assert!(
+        too_large.contains("RequestEntityTooLarge") || too_large.contains("too large"),
+        "{too_large}"
+    );
+    assert!(
+        c.kubectl(&["get", "cm", "big"]).err().contains("not found"),
+        "nothing partial was written"
+    );
+
+    let metrics = c.kubectl(&["get", "--raw", "/metrics"]).ok();
+    assert!(
+        metrics.contains("apiserver_request_total{code=\"200\""),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("apiserver_storage_objects{resource=\"namespaces\"} 4"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("apiserver_request_duration_seconds_bucket"),
+        "{metrics}"
+    );
+}
+on_both_backends!(errors_health_and_metrics);

@@ -181,6 +181,18 @@ impl WatchCache {
         )
     }
 
+    /// Objects held per resource, labelled as upstream's
+    /// `apiserver_storage_objects` (`pods`, `deployments.apps`).
+    pub fn object_counts(&self) -> Vec<(String, usize)> {
+        self.segments
+            .iter()
+            .filter_map(|s| {
+                let count = s.data.read().ok()?.objects.len();
+                Some((crate::status::qualified(s.resource), count))
+            })
+            .collect()
+    }
+
     /// Serves a list from memory, or `None` when the cache cannot (not ready,
     /// or not fresh enough in time) and storage should answer instead.
     pub async fn list(

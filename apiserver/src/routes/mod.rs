@@ -5,17 +5,28 @@ pub mod openapi;
 pub mod resources;
 pub mod system;
 
+use crate::metrics::{Metrics, RequestInfo};
 use crate::registry::Registry;
 use crate::status::ApiError;
 use crate::tls::Identity;
 use axum::Router;
 use axum::extract::Request;
+use axum::extract::State;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use futures::StreamExt;
 use std::ops::Deref;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+use tokio::sync::Semaphore;
+
+/// Concurrent non-long-running requests allowed, as upstream's
+/// `--max-requests-inflight` and `--max-mutating-requests-inflight`.
+pub const MAX_READONLY_INFLIGHT: usize = 400;
+/// See [`MAX_READONLY_INFLIGHT`].
+pub const MAX_MUTATING_INFLIGHT: usize = 200;
 
 /// State shared by every handler.
 #[derive(Debug)]
@@ -24,6 +35,23 @@ pub struct App {
     pub registry: Registry,
     /// Set once bootstrap finished; `/readyz` reports it.
     pub ready: AtomicBool,
+    /// Prometheus metrics.
+    pub metrics: Metrics,
+    readonly: Semaphore,
+    mutating: Semaphore,
+}
+
+impl App {
+    /// The shared state of a server over `registry`.
+    pub fn new(registry: Registry, metrics: Metrics) -> Self {
+        Self {
+            registry,
+            ready: AtomicBool::new(false),
+            metrics,
+            readonly: Semaphore::new(MAX_READONLY_INFLIGHT),
+            mutating: Semaphore::new(MAX_MUTATING_INFLIGHT),
+        }
+    }
 }
 
 /// Cheap handle to [`App`].
@@ -66,6 +94,67 @@ async fn authenticate(request: Request, next: Next) -> Response {
     }
 }
 
+/// Counts and times every request, applies the in-flight limits (429 with
+/// `Retry-After` beyond them), and tracks long-running watches.
+async fn track(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    let info = RequestInfo::classify(
+        request.method(),
+        request.uri().path(),
+        request.uri().query().unwrap_or(""),
+    );
+    let started = Instant::now();
+    let (slot, kind) = if info.is_long_running() {
+        (None, "")
+    } else if info.is_mutating() {
+        (Some(app.mutating.try_acquire()), "mutating")
+    } else {
+        (Some(app.readonly.try_acquire()), "readOnly")
+    };
+    let _permit = match slot {
+        Some(Ok(permit)) => Some(permit),
+        Some(Err(_)) => {
+            let response = ApiError::too_many_requests().into_response();
+            app.metrics
+                .observe(&info, 429, started.elapsed().as_secs_f64());
+            return response;
+        }
+        None => None,
+    };
+    let _inflight = (!kind.is_empty()).then(|| app.metrics.inflight(kind));
+    let response = next.run(request).await;
+    app.metrics.observe(
+        &info,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    if info.is_long_running() && response.status().is_success() {
+        // Counted until the watch's body stream ends.
+        let guard = app.metrics.long_running(&info);
+        let (parts, body) = response.into_parts();
+        let stream = body.into_data_stream().map(move |chunk| {
+            let _keep = &guard;
+            chunk
+        });
+        return Response::from_parts(parts, axum::body::Body::from_stream(stream));
+    }
+    response
+}
+
+/// `GET /metrics`.
+async fn metrics(State(app): State<AppState>) -> Response {
+    if let Some(cache) = app.registry.cache() {
+        for (resource, count) in cache.object_counts() {
+            app.metrics.set_storage_objects(&resource, count);
+        }
+    }
+    let mut response = app.metrics.render().into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
+}
+
 /// The router of every endpoint.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -83,7 +172,9 @@ pub fn router(state: AppState) -> Router {
         .route("/apis/{group}/{version}", get(discovery::group_resources))
         .route("/openapi/v3", get(openapi::index))
         .route("/openapi/v3/{*path}", get(openapi::document))
+        .route("/metrics", get(metrics))
         .fallback(resources::handle)
         .layer(middleware::from_fn(authenticate))
+        .layer(middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
 }
