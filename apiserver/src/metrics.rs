@@ -168,7 +168,7 @@ impl Metrics {
         })
     }
 
-    fn values<'a>(info: &'a RequestInfo) -> [&'a str; 7] {
+    fn values(info: &RequestInfo) -> [&str; 7] {
         [
             info.verb,
             &info.group,
