@@ -55,13 +55,17 @@ impl Client {
             .with_root_certificates(roots)
             .with_client_auth_cert(chain, key)
             .unwrap();
+        // Go's clients (kubectl) disable Nagle; so must this one.
+        let mut tcp = HttpConnector::new();
+        tcp.set_nodelay(true);
+        tcp.enforce_http(false);
         let builder = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_only();
         let connector = if http2 {
-            builder.enable_http2().build()
+            builder.enable_http2().wrap_connector(tcp)
         } else {
-            builder.enable_http1().build()
+            builder.enable_http1().wrap_connector(tcp)
         };
         let mut http = HyperClient::builder(TokioExecutor::new());
         http.pool_max_idle_per_host(256);
@@ -186,17 +190,11 @@ async fn create_namespace(client: &Client, name: &str) {
 }
 
 /// Creates `count` pods with `clients` concurrent tasks; returns creates/s.
-async fn create_pods(
-    client: &Client,
-    namespace: &str,
-    prefix: &str,
-    count: usize,
-    clients: usize,
-) -> f64 {
+async fn create_pods(clients: &[Client], namespace: &str, prefix: &str, count: usize) -> f64 {
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..clients {
+    for client in clients {
         let (client, next, namespace, prefix) = (
             client.clone(),
             next.clone(),
@@ -284,6 +282,7 @@ async fn list_time(
 /// returns (deliveries, p50, p99, max) of write-issued → event-received.
 async fn watch_latency(
     client: &Client,
+    watch_clients: &[Client],
     watchers: usize,
     rate: u32,
     seconds: u32,
@@ -308,9 +307,9 @@ async fn watch_latency(
     let total = (rate * seconds) as usize;
     let ready = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
-    for _ in 0..watchers {
-        let (client, samples, rv, ready) =
-            (client.clone(), samples.clone(), rv.clone(), ready.clone());
+    for w in 0..watchers {
+        let client = watch_clients[w % watch_clients.len()].clone();
+        let (samples, rv, ready) = (samples.clone(), rv.clone(), ready.clone());
         tasks.push(tokio::spawn(async move {
             let uri = format!(
                 "{}/api/v1/namespaces/{namespace}/configmaps?watch=1&resourceVersion={rv}",
@@ -444,8 +443,15 @@ async fn main() {
         drop(raw);
         let server = Server::start(&dir, (backend == "etcd").then_some(etcd.endpoint.as_str()));
         let client = Client::new(&server.pki, &server.addr, true);
+        // 64 clients, one connection each; watchers share 10 connections.
+        let clients: Vec<Client> = (0..64)
+            .map(|_| Client::new(&server.pki, &server.addr, true))
+            .collect();
+        let watch_clients: Vec<Client> = (0..10)
+            .map(|_| Client::new(&server.pki, &server.addr, true))
+            .collect();
         create_namespace(&client, "bench").await;
-        let rate = create_pods(&client, "bench", "p", creates.max(list_pods), 64).await;
+        let rate = create_pods(&clients, "bench", "p", creates.max(list_pods)).await;
         let list_consistent = list_time(&client, "bench", "", creates.max(list_pods), 5).await;
         let list_any = list_time(
             &client,
@@ -455,8 +461,14 @@ async fn main() {
             5,
         )
         .await;
-        let (deliveries, p50, p99, max) =
-            watch_latency(&client, watchers, 1000, if quick { 2 } else { 5 }).await;
+        let (deliveries, p50, p99, max) = watch_latency(
+            &client,
+            &watch_clients,
+            watchers,
+            1000,
+            if quick { 2 } else { 5 },
+        )
+        .await;
         rows.push(format!(
             "| {backend} | {raw_rate:.0}/s | {rate:.0}/s | {:.2} | {} | {} | {watchers} | {deliveries} | {} | {} | {} |",
             rate / raw_rate,
@@ -469,7 +481,7 @@ async fn main() {
         if backend == "embedded" {
             let before = server.rss_bytes();
             let remaining = rss_pods.saturating_sub(creates.max(list_pods));
-            create_pods(&client, "bench", "r", remaining, 64).await;
+            create_pods(&clients, "bench", "r", remaining).await;
             tokio::time::sleep(Duration::from_secs(2)).await;
             let (status, body) = client
                 .send(

@@ -9,7 +9,9 @@ pub mod bootstrap;
 pub mod cache;
 pub mod codec;
 pub mod config;
+pub mod convert;
 pub mod defaults;
+pub mod fieldcheck;
 pub mod kubeconfig;
 pub mod metrics;
 pub mod openapi;
@@ -108,7 +110,11 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     )?;
     let tls_config = pki.server_config()?;
     // Build the OpenAPI documents off the async threads, before serving.
-    let _ = tokio::task::spawn_blocking(routes::openapi::documents).await;
+    let _ = tokio::task::spawn_blocking(|| {
+        routes::openapi::documents();
+        fieldcheck::warm_up();
+    })
+    .await;
     let storage = open_storage(&config).await?;
     let registry = Registry::new(storage, ranges);
     let requested = SocketAddr::new(config.bind_address, config.secure_port);

@@ -178,29 +178,95 @@ pub const OBJECT_MEDIA_TYPES: &[&str] = &[
     "application/vnd.kubernetes.protobuf",
 ];
 
-/// Decodes an object body (JSON; YAML that is JSON) into a value.
+/// A decoded object body and the unknown or duplicate fields it had.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    /// The object, unknown fields dropped.
+    pub object: Value,
+    /// Upstream's texts (`unknown field "spec.foo"`), for `fieldValidation`.
+    pub field_errors: Vec<String>,
+}
+
+/// The prefix upstream puts on decode errors of a body for `resource`.
+pub fn cannot_handle(resource: &bosun_types::resources::ResourceInfo, detail: &str) -> ApiError {
+    ApiError::bad_request(format!(
+        "{kind} in version \"{version}\" cannot be handled as a {kind}: {detail}",
+        kind = resource.kind,
+        version = resource.version
+    ))
+}
+
+/// Decodes an object body (JSON, YAML that is JSON, or protobuf) into a
+/// value, finding unknown and duplicate fields as upstream's strict decoder.
 pub fn decode_object(
     headers: &HeaderMap,
     body: &[u8],
     resource: &bosun_types::resources::ResourceInfo,
+) -> Result<Decoded, ApiError> {
+    decode_as(
+        headers,
+        body,
+        resource,
+        resource.group,
+        resource.version,
+        resource.kind,
+    )
+}
+
+/// Decodes the body of a subresource write (Scale, Binding, Eviction) as its
+/// own kind; field problems are dropped (upstream decodes these leniently).
+pub fn decode_subresource(
+    headers: &HeaderMap,
+    body: &[u8],
+    resource: &bosun_types::resources::ResourceInfo,
+    subresource: &str,
 ) -> Result<Value, ApiError> {
+    let sub = resource
+        .subresource(subresource)
+        .ok_or_else(ApiError::method_not_allowed)?;
+    Ok(decode_as(headers, body, resource, sub.group, sub.version, sub.kind)?.object)
+}
+
+fn decode_as(
+    headers: &HeaderMap,
+    body: &[u8],
+    resource: &bosun_types::resources::ResourceInfo,
+    group: &str,
+    version: &str,
+    kind: &str,
+) -> Result<Decoded, ApiError> {
     let media = content_type(headers);
     match media.as_str() {
         "" | "application/json" | "*/*" | "application/yaml" | "application/apply-patch+yaml" => {
-            let value: Value = serde_json::from_slice(body).map_err(|e| {
-                ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
-            })?;
-            if !value.is_object() {
-                return Err(ApiError::bad_request(
+            use crate::fieldcheck::{DecodeError, strict_decode};
+            match strict_decode(group, version, kind, body) {
+                Ok(decoded) if decoded.object.is_object() => Ok(Decoded {
+                    object: decoded.object,
+                    field_errors: decoded.errors,
+                }),
+                Ok(_) => Err(ApiError::bad_request(
                     "couldn't get version/kind; json parse error: the body must be a JSON object",
-                ));
+                )),
+                Err(DecodeError::Invalid(message)) => Err(cannot_handle(resource, &message)),
+                Err(DecodeError::InvalidJson) => {
+                    let detail = serde_json::from_slice::<Value>(body)
+                        .err()
+                        .map_or_else(|| "invalid JSON".to_owned(), |e| e.to_string());
+                    Err(ApiError::bad_request(format!(
+                        "couldn't get version/kind; json parse error: {detail}"
+                    )))
+                }
             }
-            Ok(value)
         }
         crate::protobuf::MEDIA_TYPE => {
             use crate::protobuf::DecodeError;
-            crate::protobuf::decode_with_defaults(body, &resource.api_version(), resource.kind)
-                .map_err(|e| match e {
+            let api_version = if group.is_empty() {
+                version.to_owned()
+            } else {
+                format!("{group}/{version}")
+            };
+            let object = crate::protobuf::decode_with_defaults(body, &api_version, kind).map_err(
+                |e| match e {
                     DecodeError::UnsupportedKind { .. } | DecodeError::UnsupportedEncoding(_) => {
                         ApiError::unsupported_media_type(
                             crate::protobuf::MEDIA_TYPE,
@@ -210,9 +276,33 @@ pub fn decode_object(
                     other => {
                         ApiError::bad_request(format!("error decoding protobuf body: {other}"))
                     }
-                })
+                },
+            )?;
+            Ok(Decoded {
+                object,
+                field_errors: Vec::new(),
+            })
         }
         other => Err(ApiError::unsupported_media_type(other, OBJECT_MEDIA_TYPES)),
+    }
+}
+
+/// Applies `fieldValidation` to the field problems of a body: `Strict` fails
+/// with upstream's 400, `Warn` returns them as warnings, `Ignore` drops them.
+pub fn field_validation(
+    resource: &bosun_types::resources::ResourceInfo,
+    mode: crate::registry::options::FieldValidation,
+    errors: Vec<String>,
+) -> Result<Vec<String>, ApiError> {
+    use crate::registry::options::FieldValidation;
+    match mode {
+        _ if errors.is_empty() => Ok(Vec::new()),
+        FieldValidation::Strict => Err(cannot_handle(
+            resource,
+            &crate::fieldcheck::strict_decoding_message(&errors),
+        )),
+        FieldValidation::Warn => Ok(errors),
+        FieldValidation::Ignore => Ok(Vec::new()),
     }
 }
 

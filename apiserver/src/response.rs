@@ -72,7 +72,9 @@ pub fn json_response(code: StatusCode, body: &Value) -> Response {
 /// Adds `Warning` headers (`299 - "text"`).
 pub fn with_warnings(mut response: Response, warnings: &[String]) -> Response {
     for warning in warnings {
-        let text = format!("299 - \"{}\"", warning.replace('"', "'"));
+        // RFC 7234 warn-text: a quoted string with `\` and `"` escaped.
+        let escaped = warning.replace('\\', "\\\\").replace('"', "\\\"");
+        let text = format!("299 - \"{escaped}\"");
         if let Ok(value) = HeaderValue::from_str(&text) {
             response.headers_mut().append(header::WARNING, value);
         }

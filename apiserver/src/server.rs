@@ -64,7 +64,9 @@ pub async fn serve(
                     router.clone().oneshot(request)
                 },
             );
-            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            // As kube-apiserver's --http2-max-streams-per-connection default.
+            builder.http2().max_concurrent_streams(1000);
             let connection = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
             tokio::select! {
                 result = connection => {

@@ -798,3 +798,40 @@ async fn errors_health_and_metrics(c: Cluster) {
     );
 }
 on_both_backends!(errors_health_and_metrics);
+
+async fn unknown_fields_follow_field_validation(c: Cluster) {
+    let with_typo = CONFIGMAP.replace("\ndata:\n", "\ndataa: {x: y}\ndata:\n");
+    let path = c.manifest("typo.yaml", &with_typo);
+    let strict = c.kubectl(&["create", "-f", &path]).err();
+    assert!(
+        strict.contains("ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: unknown field \"dataa\""),
+        "{strict}"
+    );
+    let warned = c.kubectl(&["create", "-f", &path, "--validate=warn"]);
+    assert_eq!(warned.code, 0, "{}", warned.stderr);
+    assert!(
+        warned.stderr.contains("Warning: unknown field \"dataa\""),
+        "{}",
+        warned.stderr
+    );
+    // The unknown field was dropped, the rest stored.
+    let stored = c.kubectl(&["get", "cm", "settings", "-o", "json"]).ok();
+    assert!(
+        !stored.contains("dataa") && stored.contains("\"a\": \"1\""),
+        "{stored}"
+    );
+    // Patches are checked too.
+    let patched = c.kubectl(&[
+        "patch",
+        "cm",
+        "settings",
+        "--type=merge",
+        "-p",
+        r#"{"bogus":1}"#,
+    ]);
+    assert!(
+        patched.stderr.contains("unknown field \"bogus\""),
+        "{patched:?}"
+    );
+}
+on_both_backends!(unknown_fields_follow_field_validation);

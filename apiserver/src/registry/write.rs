@@ -454,18 +454,25 @@ impl Registry {
         options: &WriteOptions,
     ) -> Result<Outcome, ApiError> {
         let strategy = strategy::for_resource(resource);
-        self.guaranteed_update(resource, namespace, name, None, options, |old| {
-            let mut patched = patch::apply(patch.kind, old, patch.body)?;
-            check_type(resource, &mut patched)?;
-            check_name(name, &patched)?;
-            // A resourceVersion in the patch is a precondition.
-            let wanted = meta::meta_str(&patched, "resourceVersion");
-            if !wanted.is_empty() && wanted != meta::meta_str(old, "resourceVersion") {
-                return Err(ApiError::stale(resource, name));
-            }
-            Ok(apply_target(patched, old, target, &strategy))
-        })
-        .await
+        let mut warnings = Vec::new();
+        let mut outcome = self
+            .guaranteed_update(resource, namespace, name, None, options, |old| {
+                warnings.clear();
+                let mut patched = patch::apply(patch.kind, old, patch.body)?;
+                check_type(resource, &mut patched)?;
+                check_name(name, &patched)?;
+                // A resourceVersion in the patch is a precondition.
+                let wanted = meta::meta_str(&patched, "resourceVersion");
+                if !wanted.is_empty() && wanted != meta::meta_str(old, "resourceVersion") {
+                    return Err(ApiError::stale(resource, name));
+                }
+                let patched =
+                    check_patched_fields(resource, name, patch, patched, options, &mut warnings)?;
+                Ok(apply_target(patched, old, target, &strategy))
+            })
+            .await?;
+        outcome.warnings.append(&mut warnings);
+        Ok(outcome)
     }
 
     /// Read-modify-write with upstream's rules: a client precondition that is
@@ -672,6 +679,61 @@ impl Registry {
             "metadata": {"resourceVersion": revision.to_string()},
             "items": deleted,
         }))
+    }
+}
+
+/// Field validation of a patch, as upstream: repeated keys in the patch
+/// document and unknown fields in the patched object fail a `Strict` request
+/// with 422, become warnings under `Warn`; unknown fields are dropped.
+fn check_patched_fields(
+    resource: &ResourceInfo,
+    name: &str,
+    patch: patch::Patch<'_>,
+    patched: Value,
+    options: &WriteOptions,
+    warnings: &mut Vec<String>,
+) -> Result<Value, ApiError> {
+    use crate::fieldcheck;
+    use crate::registry::options::FieldValidation;
+    let mut problems: Vec<String> = fieldcheck::duplicate_fields(patch.body)
+        .iter()
+        .map(|p| fieldcheck::duplicate_field_error(p))
+        .collect();
+    let unknown =
+        fieldcheck::unknown_fields(resource.group, resource.version, resource.kind, &patched);
+    problems.extend(unknown.iter().map(|p| fieldcheck::unknown_field_error(p)));
+    let patched = if unknown.is_empty() {
+        patched
+    } else {
+        fieldcheck::prune_unknown(resource.group, resource.version, resource.kind, &patched)
+            .map_err(|m| crate::request::cannot_handle(resource, &m))?
+    };
+    if problems.is_empty() {
+        return Ok(patched);
+    }
+    match options.field_validation {
+        FieldValidation::Strict => {
+            let body = String::from_utf8_lossy(patch.body);
+            let shown: String = body.chars().take(256).collect();
+            Err(ApiError::invalid(
+                resource,
+                name,
+                vec![Cause {
+                    reason: "FieldValueInvalid".into(),
+                    message: format!(
+                        "Invalid value: \"{}\": {}",
+                        shown.replace('"', "\\\""),
+                        fieldcheck::strict_decoding_message(&problems)
+                    ),
+                    field: "patch".into(),
+                }],
+            ))
+        }
+        FieldValidation::Warn => {
+            warnings.extend(problems);
+            Ok(patched)
+        }
+        FieldValidation::Ignore => Ok(patched),
     }
 }
 

@@ -114,8 +114,12 @@ async fn dispatch(app: AppState, request: Request) -> Result<Response, ApiError>
             Ok(response::json_response(StatusCode::OK, &scale))
         }
         (Method::PUT, Some(name), Some("scale")) => {
-            let scale =
-                request::decode_object(&headers, &request::read_body(body).await?, resource)?;
+            let scale = request::decode_subresource(
+                &headers,
+                &request::read_body(body).await?,
+                resource,
+                "scale",
+            )?;
             let change = ScaleChange::Replace(scale);
             let scale = registry
                 .update_scale(resource, ns, &name, change, &query.write_options()?)
@@ -132,8 +136,12 @@ async fn dispatch(app: AppState, request: Request) -> Result<Response, ApiError>
             Ok(response::json_response(StatusCode::OK, &scale))
         }
         (Method::POST, Some(name), Some("binding")) => {
-            let binding =
-                request::decode_object(&headers, &request::read_body(body).await?, resource)?;
+            let binding = request::decode_subresource(
+                &headers,
+                &request::read_body(body).await?,
+                resource,
+                "binding",
+            )?;
             registry
                 .bind(ns.unwrap_or_default(), &name, &binding)
                 .await?;
@@ -146,7 +154,8 @@ async fn dispatch(app: AppState, request: Request) -> Result<Response, ApiError>
             if resource.group.is_empty() && resource.plural == "bindings" =>
         {
             let binding =
-                request::decode_object(&headers, &request::read_body(body).await?, resource)?;
+                request::decode_object(&headers, &request::read_body(body).await?, resource)?
+                    .object;
             let pod = crate::registry::meta::name(&binding).to_owned();
             registry
                 .bind(ns.unwrap_or_default(), &pod, &binding)
@@ -157,8 +166,12 @@ async fn dispatch(app: AppState, request: Request) -> Result<Response, ApiError>
             ))
         }
         (Method::POST, Some(name), Some("eviction")) => {
-            let eviction =
-                request::decode_object(&headers, &request::read_body(body).await?, resource)?;
+            let eviction = request::decode_subresource(
+                &headers,
+                &request::read_body(body).await?,
+                resource,
+                "eviction",
+            )?;
             registry
                 .evict(ns.unwrap_or_default(), &name, &eviction)
                 .await?;
@@ -201,11 +214,18 @@ async fn dispatch(app: AppState, request: Request) -> Result<Response, ApiError>
         }
         (Method::POST, None, None) => {
             verb_check(resource, "create")?;
-            let object =
+            let options = query.write_options()?;
+            let decoded =
                 request::decode_object(&headers, &request::read_body(body).await?, resource)?;
-            let outcome = registry
-                .create(resource, ns, object, &query.write_options()?)
+            let warnings = request::field_validation(
+                resource,
+                options.field_validation,
+                decoded.field_errors,
+            )?;
+            let mut outcome = registry
+                .create(resource, ns, decoded.object, &options)
                 .await?;
+            outcome.warnings.extend(warnings);
             let code = if outcome.created {
                 StatusCode::CREATED
             } else {
@@ -221,11 +241,18 @@ async fn dispatch(app: AppState, request: Request) -> Result<Response, ApiError>
                 verb_check(resource, "update")?;
             }
             let target = Target::for_subresource(sub)?;
-            let object =
+            let options = query.write_options()?;
+            let decoded =
                 request::decode_object(&headers, &request::read_body(body).await?, resource)?;
-            let outcome = registry
-                .update(resource, ns, &name, object, target, &query.write_options()?)
+            let warnings = request::field_validation(
+                resource,
+                options.field_validation,
+                decoded.field_errors,
+            )?;
+            let mut outcome = registry
+                .update(resource, ns, &name, decoded.object, target, &options)
                 .await?;
+            outcome.warnings.extend(warnings);
             let code = if outcome.created {
                 StatusCode::CREATED
             } else {
