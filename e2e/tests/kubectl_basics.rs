@@ -835,3 +835,78 @@ async fn unknown_fields_follow_field_validation(c: Cluster) {
     );
 }
 on_both_backends!(unknown_fields_follow_field_validation);
+
+async fn versions_sharing_storage_convert(c: Cluster) {
+    let event = c.manifest(
+        "event.yaml",
+        r#"apiVersion: events.k8s.io/v1
+kind: Event
+metadata: {name: e1}
+eventTime: "2026-01-01T00:00:00.000000Z"
+reportingController: bosun.dev/test
+reportingInstance: test-1
+action: Testing
+reason: Tested
+note: hello from events.k8s.io
+type: Normal
+regarding: {kind: Pod, name: p, namespace: default}
+"#,
+    );
+    c.kubectl(&["create", "-f", &event]).ok();
+    assert_eq!(
+        c.kubectl(&[
+            "get",
+            "events.v1.",
+            "e1",
+            "-o",
+            "jsonpath={.message} {.involvedObject.name} {.reportingComponent}"
+        ])
+        .ok(),
+        "hello from events.k8s.io p bosun.dev/test"
+    );
+    assert_eq!(
+        c.kubectl(&[
+            "get",
+            "events.v1.events.k8s.io",
+            "e1",
+            "-o",
+            "jsonpath={.note}"
+        ])
+        .ok(),
+        "hello from events.k8s.io"
+    );
+    let deploy = c.manifest("deploy.yaml", DEPLOYMENT);
+    c.kubectl(&["apply", "-f", &deploy]).ok();
+    c.kubectl(&[
+        "autoscale",
+        "deploy",
+        "web",
+        "--min=1",
+        "--max=3",
+        "--cpu-percent=50",
+    ])
+    .ok();
+    assert_eq!(
+        c.kubectl(&[
+            "get",
+            "horizontalpodautoscalers.v1.autoscaling",
+            "web",
+            "-o",
+            "jsonpath={.spec.targetCPUUtilizationPercentage} {.spec.maxReplicas}"
+        ])
+        .ok(),
+        "50 3"
+    );
+    assert_eq!(
+        c.kubectl(&[
+            "get",
+            "horizontalpodautoscalers.v2.autoscaling",
+            "web",
+            "-o",
+            "jsonpath={.spec.metrics[0].resource.target.averageUtilization}"
+        ])
+        .ok(),
+        "50"
+    );
+}
+on_both_backends!(versions_sharing_storage_convert);

@@ -15,6 +15,8 @@ use std::sync::{Arc, OnceLock};
 pub struct Entry {
     /// The storage key.
     pub key: Box<[u8]>,
+    /// The resource (storage version) the JSON is in.
+    pub stored_as: &'static ResourceInfo,
     /// Its namespace (empty for cluster-scoped objects).
     pub namespace: Box<str>,
     /// The revision of this version.
@@ -30,14 +32,19 @@ pub struct Entry {
 impl Entry {
     /// Builds an entry from stored bytes at `revision`; `None` if the bytes
     /// are not a JSON object (logged by the caller).
-    pub fn new(resource: &ResourceInfo, key: &[u8], stored: &[u8], revision: i64) -> Option<Self> {
+    pub fn new(
+        resource: &'static ResourceInfo,
+        key: &[u8],
+        stored: &[u8],
+        revision: i64,
+    ) -> Option<Self> {
         let mut object = codec::decode_at(stored, revision).ok()?;
         Some(Self::from_value(resource, key, &mut object, revision))
     }
 
     /// Builds an entry from a decoded object (which loses apiVersion/kind).
     pub fn from_value(
-        resource: &ResourceInfo,
+        resource: &'static ResourceInfo,
         key: &[u8],
         object: &mut Value,
         revision: i64,
@@ -52,6 +59,7 @@ impl Entry {
         let json = Bytes::from(serde_json::to_vec(&*object).unwrap_or_else(|_| b"{}".to_vec()));
         Self {
             key: key.into(),
+            stored_as: resource,
             namespace,
             revision,
             json,

@@ -213,11 +213,18 @@ impl WatchCache {
         let segment = self.segment(resource)?;
         let data = segment.data.read().ok()?;
         let revision = self.revision();
+        let canonical = std::ptr::eq(segment.resource, resource);
         let items = data
             .objects
             .values()
             .filter(|e| matches(e, namespace, params))
-            .map(|e| e.json.clone())
+            .map(|e| {
+                if canonical {
+                    e.json.clone()
+                } else {
+                    crate::codec::convert_cached(&e.json, segment.resource, resource, false)
+                }
+            })
             .collect();
         Some(CachedList { items, revision })
     }

@@ -59,10 +59,20 @@ fn translate(
             (false, false) => return None,
         },
     };
+    if !canonical {
+        // Another version of the stored kind: convert for this watcher.
+        let stored = event.current.stored_as;
+        let object = crate::codec::convert_cached(&event.current.json, stored, resource, true);
+        return Some(WatchEvent {
+            kind,
+            object,
+            line: None,
+        });
+    }
     Some(WatchEvent {
         kind,
         object: event.current.with_type(resource),
-        line: Some(event.line(kind, resource, canonical)),
+        line: Some(event.line(kind, resource, true)),
     })
 }
 

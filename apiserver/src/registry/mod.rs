@@ -113,7 +113,7 @@ impl Registry {
             .get(&Self::key(resource, namespace, name))
             .await
             .map_err(|e| ApiError::from_storage(e, resource, name))?;
-        let mut object = codec::decode(&kv)?;
+        let mut object = codec::decode_as(resource, &kv)?;
         set_type_meta(&mut object, resource);
         Ok(object)
     }
@@ -200,7 +200,7 @@ impl Registry {
                 .map_err(|e| list_error(e, resource))?;
             read_at = Some(page.revision);
             for kv in &page.kvs {
-                let mut object = codec::decode(kv)?;
+                let mut object = codec::decode_as(resource, kv)?;
                 if matches_selectors(resource, &object, params) {
                     strip_type_meta(&mut object);
                     items.push(object);

@@ -146,7 +146,7 @@ fn translate(
     event: bosun_storage::WatchEvent,
 ) -> Option<WatchEvent> {
     let decode = |bytes: &[u8], revision: i64| -> Option<Value> {
-        let mut object = codec::decode_at(bytes, revision).ok()?;
+        let mut object = codec::decode_as_at(resource, bytes, revision).ok()?;
         set_type_meta(&mut object, resource);
         Some(object)
     };

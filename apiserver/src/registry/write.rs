@@ -383,7 +383,7 @@ impl Registry {
                 let owner = format!("{}/{name}", namespace.unwrap_or_default());
                 self.allocate_service(&mut candidate, &owner).await?;
             }
-            let created = match codec::encode(&candidate) {
+            let created = match codec::encode_as(resource, &candidate) {
                 Ok(bytes) => self.storage.create(&key, bytes).await,
                 Err(e) => Err(StorageError::Internal(e.message)),
             };
@@ -501,7 +501,7 @@ impl Registry {
             if precondition.is_some_and(|p| p != current.mod_revision) {
                 return Err(ApiError::stale(resource, name));
             }
-            let mut old = codec::decode(&current)?;
+            let mut old = codec::decode_as(resource, &current)?;
             set_type_meta(&mut old, resource);
             let mut new = build(&old)?;
             if options.skip_validation {
@@ -509,7 +509,7 @@ impl Registry {
             } else {
                 admit(resource, &mut new, Some(&old))?;
             }
-            let bytes = codec::encode(&new)?;
+            let bytes = codec::encode_as(resource, &new)?;
             if bytes == current.value {
                 return Ok(Outcome {
                     object: old,
@@ -529,7 +529,11 @@ impl Registry {
                 let owner = format!("{}/{name}", namespace.unwrap_or_default());
                 self.reallocate_node_ports(&mut new, &old, &owner).await?;
             }
-            let bytes = if service { codec::encode(&new)? } else { bytes };
+            let bytes = if service {
+                codec::encode_as(resource, &new)?
+            } else {
+                bytes
+            };
             let finished = meta::is_deleting(&new)
                 && meta::finalizers(&new).is_empty()
                 && namespace_finalized(resource, &new);
@@ -587,7 +591,7 @@ impl Registry {
                 .get(&key)
                 .await
                 .map_err(|e| ApiError::from_storage(e, resource, name))?;
-            let mut object = codec::decode(&current)?;
+            let mut object = codec::decode_as(resource, &current)?;
             set_type_meta(&mut object, resource);
             check_delete_preconditions(resource, name, &object, &current, options)?;
             let plan = plan_deletion(resource, &object, options);
@@ -613,7 +617,11 @@ impl Registry {
                     object = updated;
                     (
                         self.storage
-                            .update(&key, codec::encode(&object)?, current.mod_revision)
+                            .update(
+                                &key,
+                                codec::encode_as(resource, &object)?,
+                                current.mod_revision,
+                            )
                             .await,
                         false,
                     )
