@@ -76,11 +76,9 @@ pub fn convert_cached(
     crate::registry::set_type_meta(&mut object, stored);
     let mut object = from_storage(wanted, object);
     crate::registry::set_type_meta(&mut object, wanted);
-    if !with_type {
-        if let Some(map) = object.as_object_mut() {
-            map.remove("apiVersion");
-            map.remove("kind");
-        }
+    if !with_type && let Some(map) = object.as_object_mut() {
+        map.remove("apiVersion");
+        map.remove("kind");
     }
     bytes::Bytes::from(serde_json::to_vec(&object).unwrap_or_default())
 }
