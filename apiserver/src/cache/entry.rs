@@ -25,8 +25,12 @@ pub struct Entry {
     pub json: Bytes,
     /// Labels, for label selectors.
     pub labels: BTreeMap<String, String>,
-    /// Field values, for field selectors.
-    pub fields: BTreeMap<String, String>,
+    /// The object's name.
+    pub name: Box<str>,
+    /// Values of the resource's selectable fields beyond name and namespace,
+    /// in [`strategy::selectable_fields`] order (kept compact; the map field
+    /// selectors match on is built only when one is used).
+    field_values: Box<[Box<str>]>,
 }
 
 impl Entry {
@@ -55,7 +59,16 @@ impl Entry {
         }
         let labels = meta::labels(object);
         let fields = strategy::field_set(resource, object, resource.is_namespaced());
+        let field_values = strategy::selectable_fields(resource)
+            .iter()
+            .map(|f| {
+                fields
+                    .get(*f)
+                    .map_or_else(Box::default, |v| v.as_str().into())
+            })
+            .collect();
         let namespace = meta::namespace(object).into();
+        let name = meta::name(object).into();
         let json = Bytes::from(serde_json::to_vec(&*object).unwrap_or_else(|_| b"{}".to_vec()));
         Self {
             key: key.into(),
@@ -64,8 +77,26 @@ impl Entry {
             revision,
             json,
             labels,
-            fields,
+            name,
+            field_values,
         }
+    }
+
+    /// The field values a field selector matches on, as
+    /// [`strategy::field_set`] computes them.
+    pub fn fields(&self) -> BTreeMap<String, String> {
+        let mut fields = BTreeMap::new();
+        fields.insert("metadata.name".to_owned(), self.name.to_string());
+        if self.stored_as.is_namespaced() {
+            fields.insert("metadata.namespace".to_owned(), self.namespace.to_string());
+        }
+        for (field, value) in strategy::selectable_fields(self.stored_as)
+            .iter()
+            .zip(self.field_values.iter())
+        {
+            fields.insert((*field).to_owned(), value.to_string());
+        }
+        fields
     }
 
     /// The object with `apiVersion` and `kind` of `resource` spliced in front.

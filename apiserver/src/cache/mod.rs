@@ -84,7 +84,7 @@ impl std::fmt::Debug for WatchCache {
 pub fn matches(entry: &Entry, namespace: Option<&str>, params: &ListParams) -> bool {
     namespace.is_none_or(|ns| &*entry.namespace == ns)
         && (params.labels.is_empty() || params.labels.matches(&entry.labels))
-        && (params.fields.is_empty() || params.fields.matches(&entry.fields))
+        && (params.fields.is_empty() || params.fields.matches(&entry.fields()))
 }
 
 /// A cached list: the items' JSON and the revision they reflect.
@@ -191,6 +191,17 @@ impl WatchCache {
                 Some((crate::status::qualified(s.resource), count))
             })
             .collect()
+    }
+
+    /// One cached object, if the cache holds it (it may lag storage slightly;
+    /// callers treat a miss as "ask storage").
+    pub fn get(&self, resource: &ResourceInfo, key: &[u8]) -> Option<Arc<Entry>> {
+        if !self.is_ready() {
+            return None;
+        }
+        let segment = self.segment(resource)?;
+        let data = segment.data.read().ok()?;
+        data.objects.get(key).cloned()
     }
 
     /// Serves a list from memory, or `None` when the cache cannot (not ready,

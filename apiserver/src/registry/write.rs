@@ -275,7 +275,15 @@ fn qos_class(pod: &Value) -> &'static str {
 impl Registry {
     /// Fails unless namespace `ns` exists and is not being deleted.
     async fn ensure_namespace_active(&self, ns: &str) -> Result<(), ApiError> {
-        let object = self.get(namespaces(), None, ns).await?;
+        // The cache answers most checks; a miss (it may lag a namespace
+        // created a moment ago) asks storage, as upstream's lifecycle
+        // admission falls back to a live read.
+        let key = Self::key(namespaces(), None, ns);
+        let cached = self.cache.as_ref().and_then(|c| c.get(namespaces(), &key));
+        let object = match cached {
+            Some(entry) => serde_json::from_slice(&entry.json).unwrap_or_default(),
+            None => self.get(namespaces(), None, ns).await?,
+        };
         if meta::is_deleting(&object)
             || object.pointer("/status/phase").and_then(Value::as_str) == Some("Terminating")
         {

@@ -28,6 +28,9 @@ use writer::{Op, Shared};
 
 /// The database file inside the data directory.
 const DB_FILE: &str = "bosun.redb";
+/// redb's page cache. Reads of current state are mostly served by the
+/// apiserver's watch cache, so a modest cache suffices (redb's default is 1 GiB).
+const CACHE_BYTES: usize = 64 * 1024 * 1024;
 /// Committed batches a watcher may fall behind before it replays from disk.
 const BROADCAST_CAPACITY: usize = 4096;
 
@@ -66,6 +69,7 @@ impl EmbeddedStore {
         std::fs::create_dir_all(dir).map_err(|e| fail("cannot create data directory", &e))?;
         let path = dir.join(DB_FILE);
         let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
             .create(&path)
             .map_err(|e| fail("cannot open database", &e))?;
         let (revision, compacted) = initialise(&db).map_err(|e| fail("cannot initialise", &e))?;
