@@ -115,39 +115,22 @@ impl Cluster {
             Backend::Etcd => Some(EtcdProcess::start().await.expect("start etcd")),
         };
         let kubeconfig = dir.path().join("kubeconfig");
-        let log = std::fs::File::create(dir.path().join("apiserver.log")).expect("log file");
-        let mut command = Command::new(binary("bosun-apiserver"));
-        command
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            .args(["--secure-port", "0", "--write-kubeconfig"])
-            .arg(&kubeconfig)
-            .stdout(Stdio::null())
-            .stderr(log);
-        if let Some(etcd) = &etcd {
-            command.arg("--etcd-servers").arg(&etcd.endpoint);
-        }
-        let mut child = command.spawn().expect("start bosun-apiserver");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !kubeconfig.exists() {
-            if let Ok(Some(status)) = child.try_wait() {
-                let log =
-                    std::fs::read_to_string(dir.path().join("apiserver.log")).unwrap_or_default();
-                panic!("bosun-apiserver exited ({status}):\n{log}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "bosun-apiserver did not become ready"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
         std::fs::create_dir_all(dir.path().join("home")).expect("home dir");
+        let child = spawn_apiserver(dir.path(), &kubeconfig, etcd.as_ref()).await;
         Self {
             dir,
             child,
             kubeconfig,
             _etcd: etcd,
         }
+    }
+
+    /// Stops the apiserver (SIGKILL) and starts it again on the same data.
+    pub async fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.kubeconfig);
+        self.child = spawn_apiserver(self.dir.path(), &self.kubeconfig, self._etcd.as_ref()).await;
     }
 
     /// The apiserver's log so far.
@@ -208,6 +191,40 @@ impl Cluster {
             .spawn()
             .expect("spawn kubectl")
     }
+}
+
+/// Starts the binary and waits until it wrote the kubeconfig.
+async fn spawn_apiserver(dir: &Path, kubeconfig: &Path, etcd: Option<&EtcdProcess>) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("apiserver.log"))
+        .expect("log file");
+    let mut command = Command::new(binary("bosun-apiserver"));
+    command
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .args(["--secure-port", "0", "--write-kubeconfig"])
+        .arg(kubeconfig)
+        .stdout(Stdio::null())
+        .stderr(log);
+    if let Some(etcd) = etcd {
+        command.arg("--etcd-servers").arg(&etcd.endpoint);
+    }
+    let mut child = command.spawn().expect("start bosun-apiserver");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !kubeconfig.exists() {
+        if let Ok(Some(status)) = child.try_wait() {
+            let log = std::fs::read_to_string(dir.join("apiserver.log")).unwrap_or_default();
+            panic!("bosun-apiserver exited ({status}):\n{log}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "bosun-apiserver did not become ready"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child
 }
 
 impl Drop for Cluster {

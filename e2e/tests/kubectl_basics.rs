@@ -910,3 +910,108 @@ regarding: {kind: Pod, name: p, namespace: default}
     );
 }
 on_both_backends!(versions_sharing_storage_convert);
+
+async fn conflicts_sorting_and_collections(c: Cluster) {
+    let cm = c.manifest("cm.yaml", CONFIGMAP);
+    c.kubectl(&["create", "-f", &cm]).ok();
+    // A replace carrying a stale resourceVersion is a conflict.
+    let json = c.kubectl(&["get", "cm", "settings", "-o", "json"]).ok();
+    c.kubectl(&["label", "cm", "settings", "bump=1"]).ok();
+    let stale = c.manifest("stale.json", &json);
+    let conflict = c.kubectl(&["replace", "-f", &stale]).err();
+    assert!(
+        conflict.contains("Error from server (Conflict)")
+            && conflict.contains("the object has been modified; please apply your changes to the latest version and try again"),
+        "{conflict}"
+    );
+    for name in ["c-b", "c-a", "c-c"] {
+        c.kubectl(&["create", "configmap", name, "--from-literal=k=v"])
+            .ok();
+    }
+    let sorted = c
+        .kubectl(&[
+            "get",
+            "cm",
+            "-l",
+            "!tier",
+            "--sort-by=.metadata.name",
+            "-o",
+            "name",
+        ])
+        .ok();
+    let names: Vec<&str> = sorted
+        .lines()
+        .filter(|l| l.starts_with("configmap/c-"))
+        .collect();
+    assert_eq!(names, ["configmap/c-a", "configmap/c-b", "configmap/c-c"]);
+    // deletecollection removes what the selector picks.
+    c.kubectl(&[
+        "delete",
+        "--raw",
+        "/api/v1/namespaces/default/configmaps?labelSelector=tier%3Dbackend",
+    ])
+    .ok();
+    assert!(
+        c.kubectl(&["get", "cm", "settings"])
+            .err()
+            .contains("not found")
+    );
+    assert_eq!(
+        c.kubectl(&["get", "cm", "c-a", "-o", "name"]).ok().trim(),
+        "configmap/c-a"
+    );
+}
+on_both_backends!(conflicts_sorting_and_collections);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_and_allocations_survive_a_restart() {
+    let mut c = Cluster::start(Backend::Embedded).await;
+    let svc = c.manifest("svc.yaml", &NODEPORT_SERVICE.replace("NAME", "a"));
+    c.kubectl(&["apply", "-f", &svc]).ok();
+    let before = c
+        .kubectl(&[
+            "get",
+            "svc",
+            "a",
+            "-o",
+            "jsonpath={.spec.clusterIP} {.metadata.resourceVersion}",
+        ])
+        .ok();
+    c.restart().await;
+    let after = c
+        .kubectl(&[
+            "get",
+            "svc",
+            "a",
+            "-o",
+            "jsonpath={.spec.clusterIP} {.metadata.resourceVersion}",
+        ])
+        .ok();
+    assert_eq!(before, after);
+    // The node port is still held across the restart.
+    let second = c.manifest("svc-b.yaml", &NODEPORT_SERVICE.replace("NAME", "b"));
+    assert!(
+        c.kubectl(&["apply", "-f", &second])
+            .err()
+            .contains("provided port is already allocated")
+    );
+    // New writes get later resourceVersions than anything before the restart.
+    c.kubectl(&["create", "configmap", "later"]).ok();
+    let rv: i64 = c
+        .kubectl(&[
+            "get",
+            "cm",
+            "later",
+            "-o",
+            "jsonpath={.metadata.resourceVersion}",
+        ])
+        .ok()
+        .parse()
+        .expect("rv");
+    let old_rv: i64 = before
+        .split(' ')
+        .nth(1)
+        .and_then(|r| r.parse().ok())
+        .expect("old rv");
+    assert!(rv > old_rv);
+}

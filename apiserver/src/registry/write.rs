@@ -388,6 +388,11 @@ impl Registry {
             let key = Self::key(resource, namespace, &name);
             let service = is_service(resource);
             if service {
+                // An existing Service holds its addresses: report it as
+                // existing rather than as an allocation failure.
+                if self.storage.get(&key).await.is_ok() {
+                    return Err(ApiError::already_exists(resource, &name));
+                }
                 let owner = format!("{}/{name}", namespace.unwrap_or_default());
                 self.allocate_service(&mut candidate, &owner).await?;
             }
