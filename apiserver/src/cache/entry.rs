@@ -23,14 +23,27 @@ pub struct Entry {
     pub revision: i64,
     /// JSON with `resourceVersion`, without `apiVersion`/`kind`.
     pub json: Bytes,
-    /// Labels, for label selectors.
-    pub labels: BTreeMap<String, String>,
     /// The object's name.
     pub name: Box<str>,
+    /// Labels as `key\0value\0key\0value`: one allocation per object (the
+    /// map a selector matches on is built only when one is used).
+    labels_packed: Box<str>,
     /// Values of the resource's selectable fields beyond name and namespace,
-    /// in [`strategy::selectable_fields`] order (kept compact; the map field
-    /// selectors match on is built only when one is used).
-    field_values: Box<[Box<str>]>,
+    /// in [`strategy::selectable_fields`] order, `\0`-separated.
+    fields_packed: Box<str>,
+}
+
+/// Joins strings with NUL, which label keys, values and field values cannot
+/// hold (a value that did would only split differently, never panic).
+fn pack<'a>(parts: impl Iterator<Item = &'a str>) -> Box<str> {
+    let mut packed = String::new();
+    for (i, part) in parts.enumerate() {
+        if i > 0 {
+            packed.push('\0');
+        }
+        packed.push_str(part);
+    }
+    packed.into_boxed_str()
 }
 
 impl Entry {
@@ -58,15 +71,13 @@ impl Entry {
             map.remove("kind");
         }
         let labels = meta::labels(object);
+        let labels_packed = pack(labels.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]));
         let fields = strategy::field_set(resource, object, resource.is_namespaced());
-        let field_values = strategy::selectable_fields(resource)
-            .iter()
-            .map(|f| {
-                fields
-                    .get(*f)
-                    .map_or_else(Box::default, |v| v.as_str().into())
-            })
-            .collect();
+        let fields_packed = pack(
+            strategy::selectable_fields(resource)
+                .iter()
+                .map(|f| fields.get(*f).map_or("", String::as_str)),
+        );
         let namespace = meta::namespace(object).into();
         let name = meta::name(object).into();
         let json = Bytes::from(serde_json::to_vec(&*object).unwrap_or_else(|_| b"{}".to_vec()));
@@ -76,9 +87,9 @@ impl Entry {
             namespace,
             revision,
             json,
-            labels,
             name,
-            field_values,
+            labels_packed,
+            fields_packed,
         }
     }
 
@@ -90,13 +101,26 @@ impl Entry {
         if self.stored_as.is_namespaced() {
             fields.insert("metadata.namespace".to_owned(), self.namespace.to_string());
         }
-        for (field, value) in strategy::selectable_fields(self.stored_as)
-            .iter()
-            .zip(self.field_values.iter())
-        {
-            fields.insert((*field).to_owned(), value.to_string());
+        let selectable = strategy::selectable_fields(self.stored_as);
+        if !selectable.is_empty() {
+            for (field, value) in selectable.iter().zip(self.fields_packed.split('\0')) {
+                fields.insert((*field).to_owned(), value.to_owned());
+            }
         }
         fields
+    }
+
+    /// The labels, for label selectors.
+    pub fn labels(&self) -> BTreeMap<String, String> {
+        let mut labels = BTreeMap::new();
+        if self.labels_packed.is_empty() {
+            return labels;
+        }
+        let mut parts = self.labels_packed.split('\0');
+        while let (Some(k), Some(v)) = (parts.next(), parts.next()) {
+            labels.insert(k.to_owned(), v.to_owned());
+        }
+        labels
     }
 
     /// The object with `apiVersion` and `kind` of `resource` spliced in front.
@@ -209,6 +233,33 @@ impl CacheEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_and_fields_unpack_as_they_were() {
+        let pods = bosun_types::resources::find_by_plural("", "v1", "pods").expect("pods");
+        let mut pod = serde_json::json!({
+            "metadata": {"name": "p", "namespace": "ns", "labels": {"a": "1", "b": ""}},
+            "spec": {"nodeName": "n1"},
+            "status": {"phase": "Running"}
+        });
+        let entry = Entry::from_value(pods, b"/registry/pods/ns/p", &mut pod, 5);
+        let labels = entry.labels();
+        assert_eq!(labels.len(), 2);
+        assert_eq!(labels["b"], "");
+        let fields = entry.fields();
+        assert_eq!(fields["spec.nodeName"], "n1");
+        assert_eq!(fields["status.phase"], "Running");
+        assert_eq!(fields["metadata.namespace"], "ns");
+        assert_eq!(fields, strategy::field_set(pods, &pod, true));
+        let mut bare = serde_json::json!({"metadata": {"name": "c"}});
+        let cm =
+            bosun_types::resources::find_by_plural("", "v1", "configmaps").expect("configmaps");
+        assert!(
+            Entry::from_value(cm, b"/k", &mut bare, 1)
+                .labels()
+                .is_empty()
+        );
+    }
 
     #[test]
     fn type_fields_are_spliced_in_front() {

@@ -83,7 +83,7 @@ impl std::fmt::Debug for WatchCache {
 /// Whether an entry passes a watcher's or list's filters.
 pub fn matches(entry: &Entry, namespace: Option<&str>, params: &ListParams) -> bool {
     namespace.is_none_or(|ns| &*entry.namespace == ns)
-        && (params.labels.is_empty() || params.labels.matches(&entry.labels))
+        && (params.labels.is_empty() || params.labels.matches(&entry.labels()))
         && (params.fields.is_empty() || params.fields.matches(&entry.fields()))
 }
 
