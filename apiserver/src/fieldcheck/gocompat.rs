@@ -537,23 +537,8 @@ fn b64_value(c: u8) -> Option<u8> {
 
 /// Standard padded base64 (what Go's JSON encoding of `[]byte` produces).
 pub(crate) fn base64_encode(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b0 = chunk.first().copied().unwrap_or(0);
-        let b1 = chunk.get(1).copied().unwrap_or(0);
-        let b2 = chunk.get(2).copied().unwrap_or(0);
-        let v = (u32::from(b0) << 16) | (u32::from(b1) << 8) | u32::from(b2);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                let idx = ((v >> (18 - 6 * i)) & 63) as usize;
-                out.push(char::from(ALPHABET[idx]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(data)
 }
 
 #[cfg(test)]
