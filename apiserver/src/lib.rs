@@ -8,6 +8,7 @@
 pub mod bootstrap;
 pub mod cache;
 pub mod codec;
+pub mod compactor;
 pub mod config;
 pub mod convert;
 pub mod defaults;
@@ -72,6 +73,8 @@ pub struct RunningServer {
     pub pki: tls::Pki,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    /// Background loops (compaction, the watch cache) stopped with the server.
+    background: Vec<tokio::task::AbortHandle>,
 }
 
 impl RunningServer {
@@ -79,6 +82,9 @@ impl RunningServer {
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;
+        for task in self.background {
+            task.abort();
+        }
     }
 }
 
@@ -131,7 +137,12 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     bootstrap::ensure(&registry, &service_ip, addr)
         .await
         .map_err(ServerError::Bootstrap)?;
+    let compactor = tokio::spawn(compactor::run(
+        registry.storage().clone(),
+        compactor::DEFAULT_INTERVAL,
+    ));
     let cache = cache::WatchCache::start(registry.storage().clone());
+    let background = vec![compactor.abort_handle(), cache.runner()];
     if !cache.wait_ready(std::time::Duration::from_secs(60)).await {
         tracing::warn!("watch cache not ready yet; serving from storage until it is");
     }
@@ -152,6 +163,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         pki,
         shutdown,
         task,
+        background,
     })
 }
 

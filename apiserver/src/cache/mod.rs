@@ -70,6 +70,7 @@ pub struct WatchCache {
     segments: Vec<Segment>,
     revision: tokio_watch::Sender<i64>,
     ready: AtomicBool,
+    runner: std::sync::OnceLock<tokio::task::AbortHandle>,
 }
 
 impl std::fmt::Debug for WatchCache {
@@ -133,10 +134,21 @@ impl WatchCache {
             segments,
             revision: tokio_watch::channel(0).0,
             ready: AtomicBool::new(false),
+            runner: std::sync::OnceLock::new(),
         });
         let runner = cache.clone();
-        tokio::spawn(async move { runner.run().await });
+        let task = tokio::spawn(async move { runner.run().await });
+        let _ = cache.runner.set(task.abort_handle());
         cache
+    }
+
+    /// The handle that stops the cache's background loop.
+    pub fn runner(&self) -> tokio::task::AbortHandle {
+        match self.runner.get() {
+            Some(handle) => handle.clone(),
+            // Not reachable: `start` sets it; an inert handle keeps callers simple.
+            None => tokio::spawn(async {}).abort_handle(),
+        }
     }
 
     /// Whether the cache has loaded and is following storage.
