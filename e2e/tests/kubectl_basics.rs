@@ -1015,3 +1015,22 @@ async fn data_and_allocations_survive_a_restart() {
         .expect("old rv");
     assert!(rv > old_rv);
 }
+
+async fn example_manifests_apply(c: Cluster) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../manifests");
+    let out = c.kubectl(&["apply", "-f", dir]).ok();
+    for expected in [
+        "namespace/demo created",
+        "deployment.apps/web created",
+        "service/web created",
+        "statefulset.apps/db created",
+        "daemonset.apps/node-agent created",
+        "job.batch/report created",
+        "cronjob.batch/cleanup created",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+    let again = c.kubectl(&["apply", "-f", dir]).ok();
+    assert!(again.contains("deployment.apps/web unchanged"), "{again}");
+}
+on_both_backends!(example_manifests_apply);
