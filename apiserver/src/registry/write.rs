@@ -547,8 +547,16 @@ impl Registry {
             } else {
                 bytes
             };
+            // As upstream: an update finishes a deletion only when nothing
+            // is left to wait for — no finalizers and no grace period still
+            // running (a terminating pod's kubelet writes status meanwhile).
+            let grace_pending = meta::metadata(&new)
+                .and_then(|m| m.get("deletionGracePeriodSeconds"))
+                .and_then(Value::as_i64)
+                .is_some_and(|g| g > 0);
             let finished = meta::is_deleting(&new)
                 && meta::finalizers(&new).is_empty()
+                && !grace_pending
                 && namespace_finalized(resource, &new);
             let written = if finished {
                 self.storage
