@@ -397,7 +397,8 @@ impl WatchCache {
     }
 }
 
-/// Errors of cache reads that mean "ask storage instead".
+/// 410 Expired for a watch from a revision older than the retained window
+/// (the client re-lists), worded as upstream's cacher.
 pub fn too_old(requested: i64, oldest: i64) -> ApiError {
     ApiError::expired(format!("too old resource version: {requested} ({oldest})"))
 }

@@ -145,10 +145,7 @@ async fn dispatch(app: AppState, request: Request) -> Result<Response, ApiError>
             registry
                 .bind(ns.unwrap_or_default(), &name, &binding)
                 .await?;
-            Ok(response::json_response(
-                StatusCode::CREATED,
-                &success_status(201),
-            ))
+            Ok(created_status())
         }
         (Method::POST, None, None)
             if resource.group.is_empty() && resource.plural == "bindings" =>
@@ -160,10 +157,7 @@ async fn dispatch(app: AppState, request: Request) -> Result<Response, ApiError>
             registry
                 .bind(ns.unwrap_or_default(), &pod, &binding)
                 .await?;
-            Ok(response::json_response(
-                StatusCode::CREATED,
-                &success_status(201),
-            ))
+            Ok(created_status())
         }
         (Method::POST, Some(name), Some("eviction")) => {
             let eviction = request::decode_subresource(
@@ -175,10 +169,7 @@ async fn dispatch(app: AppState, request: Request) -> Result<Response, ApiError>
             registry
                 .evict(ns.unwrap_or_default(), &name, &eviction)
                 .await?;
-            Ok(response::json_response(
-                StatusCode::CREATED,
-                &success_status(201),
-            ))
+            Ok(created_status())
         }
         (Method::GET, None, None)
             if resource.group.is_empty() && resource.plural == "componentstatuses" =>
@@ -349,6 +340,11 @@ async fn component_statuses(registry: &crate::registry::Registry) -> Value {
             "conditions": [{"type": "Healthy", "status": if healthy { "True" } else { "False" }, "message": if healthy { "ok" } else { "storage unavailable" }}],
         }],
     })
+}
+
+/// The 201 `Status` of success that binding and eviction answer with.
+fn created_status() -> Response {
+    response::json_response(StatusCode::CREATED, &success_status(201))
 }
 
 /// A `Status` of success, as binding and eviction answer.
