@@ -334,8 +334,19 @@ async fn start(
             continue;
         };
         let mut args = vec!["--kubeconfig".to_owned(), admin_arg.clone()];
-        if kind == ComponentKind::NodeSim {
-            args.extend(["--nodes".to_owned(), opts.nodes.to_string()]);
+        match kind {
+            ComponentKind::NodeSim => {
+                args.extend(["--nodes".to_owned(), opts.nodes.to_string()]);
+            }
+            // Several clusters may run side by side: health endpoints on
+            // any free port rather than upstream's fixed ones.
+            ComponentKind::ControllerManager | ComponentKind::Scheduler => {
+                args.extend([
+                    "--healthz-bind-address".to_owned(),
+                    "127.0.0.1:0".to_owned(),
+                ]);
+            }
+            ComponentKind::Apiserver => {}
         }
         progress.step(&format!("Starting {}", kind.name()));
         run.spawn(kind, &binary, args)?;

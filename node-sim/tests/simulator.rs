@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Apiserver, pod};
+use common::{Apiserver, SimulatorExt, pod};
 use futures::StreamExt;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Pod;

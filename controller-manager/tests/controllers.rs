@@ -1,0 +1,299 @@
+//! The controllers against the real `bosun-apiserver` binary (path in
+//! `BOSUN_APISERVER_BIN`; skipped without it), each test with its own
+//! apiserver and an in-process controller-manager.
+
+use bosun_controller_manager::{Config, run};
+use bosun_runtime::testing::Apiserver;
+use k8s_openapi::api::core::v1::{ConfigMap, Endpoints, Namespace, Pod, Service, ServiceAccount};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use serde_json::json;
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+struct Cluster {
+    server: Apiserver,
+    client: kube::Client,
+    _stop: oneshot::Sender<()>,
+}
+
+async fn cluster(controllers: &str) -> Option<Cluster> {
+    let server = Apiserver::start().await?;
+    let client = server.client().await;
+    let mut config = Config::new(Some(server.kubeconfig.clone()));
+    config.controllers = controllers.split(',').map(str::to_owned).collect();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        if let Err(error) = run(config, async {
+            let _ = stopped.await;
+        })
+        .await
+        {
+            panic!("controller-manager failed: {error}");
+        }
+    });
+    Some(Cluster {
+        server,
+        client,
+        _stop: stop,
+    })
+}
+
+async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn object<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
+    serde_json::from_value(value).expect("object")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_namespace_gets_a_default_service_account() {
+    let Some(c) = cluster("serviceaccount").await else {
+        return;
+    };
+    let namespaces: Api<Namespace> = Api::all(c.client.clone());
+    namespaces
+        .create(
+            &PostParams::default(),
+            &object(json!({"metadata": {"name": "team-a"}})),
+        )
+        .await
+        .expect("create namespace");
+    let accounts: Api<ServiceAccount> = Api::namespaced(c.client.clone(), "team-a");
+    eventually("default service account", || async {
+        accounts.get_opt("default").await.ok().flatten()
+    })
+    .await;
+    accounts
+        .delete("default", &DeleteParams::default())
+        .await
+        .expect("delete");
+    eventually("default service account recreated", || async {
+        accounts.get_opt("default").await.ok().flatten()
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_namespace_removes_its_content_then_the_namespace() {
+    let Some(c) = cluster("namespace").await else {
+        return;
+    };
+    let namespaces: Api<Namespace> = Api::all(c.client.clone());
+    namespaces
+        .create(
+            &PostParams::default(),
+            &object(json!({"metadata": {"name": "doomed"}})),
+        )
+        .await
+        .expect("create namespace");
+    let maps: Api<ConfigMap> = Api::namespaced(c.client.clone(), "doomed");
+    for i in 0..3 {
+        maps.create(
+            &PostParams::default(),
+            &object(json!({"metadata": {"name": format!("m{i}")}, "data": {"k": "v"}})),
+        )
+        .await
+        .expect("create configmap");
+    }
+    // One object with a finalizer someone else removes later.
+    maps.create(
+        &PostParams::default(),
+        &object(json!({"metadata": {"name": "held", "finalizers": ["example.com/hold"]}})),
+    )
+    .await
+    .expect("create held configmap");
+    namespaces
+        .delete("doomed", &DeleteParams::default())
+        .await
+        .expect("delete namespace");
+    let ns = eventually("conditions naming the finalizer", || async {
+        let ns = namespaces.get("doomed").await.ok()?;
+        let conditions = ns.status.as_ref()?.conditions.clone()?;
+        conditions
+            .iter()
+            .any(|c| {
+                c.type_ == "NamespaceFinalizersRemaining"
+                    && c.message
+                        .as_deref()
+                        .is_some_and(|m| m.contains("example.com/hold"))
+            })
+            .then_some(ns)
+    })
+    .await;
+    assert_eq!(
+        ns.status.and_then(|s| s.phase).as_deref(),
+        Some("Terminating")
+    );
+    maps.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .expect("release");
+    eventually("namespace gone", || async {
+        matches!(namespaces.get_opt("doomed").await, Ok(None)).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_collector_cascades_background_foreground_and_orphan() {
+    let Some(c) = cluster("garbage-collector").await else {
+        return;
+    };
+    let maps: Api<ConfigMap> = Api::namespaced(c.client.clone(), "default");
+    let make = |name: &'static str| {
+        let maps = maps.clone();
+        async move {
+            maps.create(
+                &PostParams::default(),
+                &object(json!({"metadata": {"name": name}})),
+            )
+            .await
+            .expect("create owner")
+        }
+    };
+    let dependent = |name: &'static str, owner: ConfigMap| {
+        let maps = maps.clone();
+        async move {
+            maps.create(
+                &PostParams::default(),
+                &object(json!({"metadata": {"name": name, "ownerReferences": [{
+                    "apiVersion": "v1", "kind": "ConfigMap",
+                    "name": owner.metadata.name, "uid": owner.metadata.uid,
+                    "blockOwnerDeletion": true,
+                }]}})),
+            )
+            .await
+            .expect("create dependent")
+        }
+    };
+    let gone = |name: &'static str| {
+        let maps = maps.clone();
+        async move { matches!(maps.get_opt(name).await, Ok(None)).then_some(()) }
+    };
+
+    // Background: the owner goes at once, the dependent after.
+    let owner = make("bg-owner").await;
+    dependent("bg-dep", owner).await;
+    maps.delete("bg-owner", &DeleteParams::background())
+        .await
+        .expect("delete");
+    eventually("background dependent deleted", || gone("bg-dep")).await;
+
+    // A dependent whose owner never existed is collected too.
+    let ghost: ConfigMap = object(
+        json!({"metadata": {"name": "ghost", "uid": "00000000-0000-0000-0000-000000000001"}}),
+    );
+    dependent("dangling", ghost).await;
+    eventually("dependent of a missing owner deleted", || gone("dangling")).await;
+
+    // Orphan: the dependent stays without its ownerReference.
+    let owner = make("or-owner").await;
+    dependent("or-dep", owner).await;
+    maps.delete("or-owner", &DeleteParams::orphan())
+        .await
+        .expect("delete");
+    eventually("orphaning owner gone", || gone("or-owner")).await;
+    let orphan = maps.get("or-dep").await.expect("dependent kept");
+    assert!(
+        orphan
+            .metadata
+            .owner_references
+            .unwrap_or_default()
+            .is_empty()
+    );
+
+    // Foreground: the owner waits for its blocking dependent.
+    let owner = make("fg-owner").await;
+    dependent("fg-dep", owner).await;
+    maps.delete("fg-owner", &DeleteParams::foreground())
+        .await
+        .expect("delete");
+    eventually("foreground dependent deleted", || gone("fg-dep")).await;
+    eventually("foreground owner deleted after", || gone("fg-owner")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endpoints_follow_ready_pods_of_a_service() {
+    let Some(c) = cluster("endpoint,endpointslice").await else {
+        return;
+    };
+    let services: Api<Service> = Api::namespaced(c.client.clone(), "default");
+    services
+        .create(
+            &PostParams::default(),
+            &object(json!({"metadata": {"name": "web"}, "spec": {
+                "selector": {"app": "web"},
+                "ports": [{"name": "http", "port": 80, "targetPort": "http"}]
+            }})),
+        )
+        .await
+        .expect("create service");
+    let pods: Api<Pod> = Api::namespaced(c.client.clone(), "default");
+    for (name, ip) in [("web-1", "10.244.0.5"), ("web-2", "10.244.0.6")] {
+        pods.create(
+            &PostParams::default(),
+            &object(json!({"metadata": {"name": name, "labels": {"app": "web"}}, "spec": {
+                "nodeName": "n1",
+                "containers": [{"name": "c", "image": "nginx", "ports": [{"name": "http", "containerPort": 8080}]}]
+            }})),
+        )
+        .await
+        .expect("create pod");
+        pods.patch_status(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
+                "conditions": [{"type": "Ready", "status": if name == "web-1" {"True"} else {"False"}}]}})),
+        )
+        .await
+        .expect("set status");
+    }
+    let endpoints: Api<Endpoints> = Api::namespaced(c.client.clone(), "default");
+    let ep = eventually("endpoints with both pods", || async {
+        let ep = endpoints.get_opt("web").await.ok().flatten()?;
+        let subset = ep.subsets.as_ref()?.first()?.clone();
+        (subset.addresses.as_ref().map(Vec::len) == Some(1)
+            && subset.not_ready_addresses.as_ref().map(Vec::len) == Some(1))
+        .then_some(ep)
+    })
+    .await;
+    let subset = &ep.subsets.expect("subsets")[0];
+    assert_eq!(
+        subset.addresses.as_ref().expect("ready")[0].ip,
+        "10.244.0.5"
+    );
+    assert_eq!(subset.ports.as_ref().expect("ports")[0].port, 8080);
+    let out = c.server.kubectl(&[
+        "get",
+        "endpointslices",
+        "-l",
+        "kubernetes.io/service-name=web",
+        "-o",
+        "name",
+    ]);
+    assert!(out.contains("endpointslice.discovery.k8s.io/web-"), "{out}");
+    pods.delete("web-1", &DeleteParams::default().grace_period(0))
+        .await
+        .expect("delete pod");
+    eventually("deleted pod leaves the endpoints", || async {
+        let ep = endpoints.get_opt("web").await.ok().flatten()?;
+        let subset = ep.subsets.as_ref()?.first()?.clone();
+        subset.addresses.is_none().then_some(())
+    })
+    .await;
+}

@@ -1,0 +1,28 @@
+//! `bosun-scheduler`: binds pending pods to nodes. See the library docs.
+
+use clap::Parser;
+use std::io::IsTerminal;
+use tracing_subscriber::EnvFilter;
+
+/// Log filter without `RUST_LOG`: kube-client logs every failed request
+/// itself; the scheduler reports failures with their context.
+const DEFAULT_FILTER: &str = "info,kube_client=off";
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER)),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let config = bosun_scheduler::Config::parse();
+    match bosun_scheduler::run(config, bosun_runtime::shutdown_signal()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "bosun-scheduler failed");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! What the scheduler tells the API besides bindings: the `PodScheduled`
+//! condition of pods that fit nowhere (with upstream's message), the
+//! nominated node of preemptors, and Events (`Scheduled`,
+//! `FailedScheduling`, `Preempted`).
+
+use bosun_runtime::{EventRecorder, EventType, object_ref};
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::{Pod, PodCondition};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use serde_json::json;
+
+/// `PodScheduled=False` reason for pods no node fits.
+pub const REASON_UNSCHEDULABLE: &str = "Unschedulable";
+/// `PodScheduled=False` reason for scheduler errors (e.g. a failed binding).
+pub const REASON_SCHEDULER_ERROR: &str = "SchedulerError";
+
+/// Posts the binding of `pod` to `node` (`pods/binding`).
+pub async fn bind(api: &Api<Pod>, pod: &Pod, node: &str) -> Result<(), kube::Error> {
+    let name = pod.metadata.name.as_deref().unwrap_or_default();
+    let binding = json!({
+        "apiVersion": "v1",
+        "kind": "Binding",
+        "metadata": {
+            "name": name,
+            "namespace": pod.metadata.namespace,
+            "uid": pod.metadata.uid,
+        },
+        "target": {"apiVersion": "v1", "kind": "Node", "name": node},
+    });
+    api.create_subresource::<_, serde_json::Value>(
+        "binding",
+        name,
+        &PostParams::default(),
+        &binding,
+    )
+    .await
+    .map(|_| ())
+}
+
+/// The `PodScheduled=False` condition a failed attempt sets.
+pub fn unschedulable_condition(reason: &str, message: &str, now: Timestamp) -> PodCondition {
+    PodCondition {
+        type_: "PodScheduled".into(),
+        status: "False".into(),
+        reason: Some(reason.into()),
+        message: Some(message.into()),
+        last_transition_time: Some(Time(now)),
+        last_probe_time: None,
+        ..Default::default()
+    }
+}
+
+/// `pod`'s conditions with `condition` set in place of the one of its type;
+/// `None` when nothing would change (upstream skips the write then; a new
+/// transition time alone is no change).
+pub fn with_condition(pod: &Pod, condition: PodCondition) -> Option<Vec<PodCondition>> {
+    let mut conditions = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.clone())
+        .unwrap_or_default();
+    match conditions.iter_mut().find(|c| c.type_ == condition.type_) {
+        Some(existing) => {
+            if existing.status == condition.status
+                && existing.reason == condition.reason
+                && existing.message == condition.message
+            {
+                return None;
+            }
+            let keep_time = existing.status == condition.status;
+            let time = existing.last_transition_time.clone();
+            *existing = condition;
+            if keep_time {
+                existing.last_transition_time = time;
+            }
+        }
+        None => conditions.push(condition),
+    }
+    Some(conditions)
+}
+
+/// Writes `PodScheduled=False` (and the nominated node) to `pod`'s status
+/// when they changed.
+pub async fn mark_unschedulable(
+    api: &Api<Pod>,
+    pod: &Pod,
+    reason: &str,
+    message: &str,
+    nominated_node: Option<&str>,
+) -> Result<(), kube::Error> {
+    let conditions = with_condition(
+        pod,
+        unschedulable_condition(reason, message, Timestamp::now()),
+    );
+    let current_nominated = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.nominated_node_name.as_deref());
+    let nominated_changed = nominated_node.is_some() && nominated_node != current_nominated;
+    if conditions.is_none() && !nominated_changed {
+        return Ok(());
+    }
+    let mut status = serde_json::Map::new();
+    if let Some(conditions) = conditions {
+        status.insert("conditions".into(), json!(conditions));
+    }
+    if nominated_changed {
+        status.insert("nominatedNodeName".into(), json!(nominated_node));
+    }
+    let name = pod.metadata.name.as_deref().unwrap_or_default();
+    api.patch_status(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"status": status})),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// `Normal Scheduled: Successfully assigned ns/name to node`.
+pub fn scheduled_event(recorder: &EventRecorder, pod: &Pod, node: &str) {
+    recorder.publish_action(
+        object_ref("v1", "Pod", &pod.metadata),
+        EventType::Normal,
+        "Scheduled",
+        Some("Binding"),
+        format!(
+            "Successfully assigned {}/{} to {node}",
+            pod.metadata.namespace.as_deref().unwrap_or_default(),
+            pod.metadata.name.as_deref().unwrap_or_default()
+        ),
+    );
+}
+
+/// `Warning FailedScheduling: <message>`.
+pub fn failed_event(recorder: &EventRecorder, pod: &Pod, message: &str) {
+    recorder.publish_action(
+        object_ref("v1", "Pod", &pod.metadata),
+        EventType::Warning,
+        "FailedScheduling",
+        Some("Scheduling"),
+        message.to_owned(),
+    );
+}
+
+/// `Normal Preempted: Preempted by pod <uid> on node <node>` on a victim.
+pub fn preempted_event(recorder: &EventRecorder, victim: &Pod, preemptor: &Pod, node: &str) {
+    recorder.publish_action(
+        object_ref("v1", "Pod", &victim.metadata),
+        EventType::Normal,
+        "Preempted",
+        Some("Preempting"),
+        format!(
+            "Preempted by pod {} on node {node}",
+            preemptor.metadata.uid.as_deref().unwrap_or_default()
+        ),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(conditions: serde_json::Value) -> Pod {
+        serde_json::from_value(json!({
+            "metadata": {"name": "p", "namespace": "default"},
+            "status": {"conditions": conditions}
+        }))
+        .expect("pod")
+    }
+
+    #[test]
+    fn the_same_condition_is_not_written_twice() {
+        let now = Timestamp::now();
+        let first = with_condition(
+            &pod(json!([])),
+            unschedulable_condition(REASON_UNSCHEDULABLE, "0/1 nodes are available", now),
+        )
+        .expect("new condition");
+        let p = pod(json!(first));
+        assert!(
+            with_condition(
+                &p,
+                unschedulable_condition(REASON_UNSCHEDULABLE, "0/1 nodes are available", now)
+            )
+            .is_none()
+        );
+        let changed = with_condition(
+            &p,
+            unschedulable_condition(REASON_UNSCHEDULABLE, "0/2 nodes are available", now),
+        )
+        .expect("message changed");
+        assert_eq!(changed.len(), 1);
+        assert_eq!(
+            changed[0].message.as_deref(),
+            Some("0/2 nodes are available")
+        );
+    }
+}
