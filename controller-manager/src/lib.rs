@@ -13,6 +13,7 @@ pub mod context;
 pub mod controllers;
 pub mod informer;
 pub mod metrics;
+pub mod workload;
 
 pub use config::Config;
 
@@ -116,6 +117,10 @@ pub async fn run(
             kube::Api::all(shared.client.clone()),
             kube::runtime::watcher::Config::default(),
         ),
+        replica_sets: informer::Informer::start(
+            kube::Api::all(shared.client.clone()),
+            kube::runtime::watcher::Config::default(),
+        ),
     };
     let mut tasks = tokio::task::JoinSet::new();
     for (name, start) in controllers() {
@@ -151,6 +156,8 @@ pub async fn run(
 pub struct Informers {
     /// Every pod.
     pub pods: std::sync::Arc<informer::Informer<k8s_openapi::api::core::v1::Pod>>,
+    /// Every ReplicaSet.
+    pub replica_sets: std::sync::Arc<informer::Informer<k8s_openapi::api::apps::v1::ReplicaSet>>,
 }
 
 type Start = fn(Shared, context::Stop, &Informers) -> BoxFuture<'static, ()>;
@@ -158,6 +165,12 @@ type Start = fn(Shared, context::Stop, &Informers) -> BoxFuture<'static, ()>;
 /// Every controller by name with its entry point.
 fn controllers() -> Vec<(&'static str, Start)> {
     vec![
+        (controllers::replicaset::NAME, |s, stop, i| {
+            controllers::replicaset::run(s, stop, i.pods.clone()).boxed()
+        }),
+        (controllers::deployment::NAME, |s, stop, i| {
+            controllers::deployment::run(s, stop, i.pods.clone(), i.replica_sets.clone()).boxed()
+        }),
         (controllers::serviceaccount::NAME, |s, stop, _| {
             controllers::serviceaccount::run(s, stop).boxed()
         }),

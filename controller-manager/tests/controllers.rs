@@ -297,3 +297,218 @@ async fn endpoints_follow_ready_pods_of_a_service() {
     })
     .await;
 }
+
+fn deployment(name: &str, replicas: i32, image: &str) -> serde_json::Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "web", "image": image}]}
+            }
+        }
+    })
+}
+
+async fn pods_of(client: &kube::Client, app: &str) -> Vec<Pod> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    pods.list(&kube::api::ListParams::default().labels(&format!("app={app}")))
+        .await
+        .expect("list pods")
+        .items
+        .into_iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployments_own_replica_sets_that_keep_their_pods() {
+    use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+    let Some(c) = cluster("deployment,replicaset,garbage-collector").await else {
+        return;
+    };
+    let deployments: Api<Deployment> = Api::namespaced(c.client.clone(), "default");
+    deployments
+        .create(
+            &PostParams::default(),
+            &object(deployment("web", 3, "nginx:1.25")),
+        )
+        .await
+        .expect("create deployment");
+    let rses: Api<ReplicaSet> = Api::namespaced(c.client.clone(), "default");
+    let rs = eventually("a ReplicaSet named with the template hash", || async {
+        let list = rses.list(&Default::default()).await.ok()?;
+        list.items.into_iter().find(|rs| {
+            rs.metadata
+                .name
+                .as_deref()
+                .is_some_and(|n| n.starts_with("web-"))
+                && rs.spec.as_ref().and_then(|s| s.replicas) == Some(3)
+        })
+    })
+    .await;
+    let hash = rs.metadata.labels.as_ref().expect("labels")["pod-template-hash"].clone();
+    assert!(rs.metadata.name.as_deref().expect("name").ends_with(&hash));
+    assert_eq!(
+        rs.metadata.annotations.as_ref().expect("annotations")["deployment.kubernetes.io/revision"],
+        "1"
+    );
+    let pods = eventually("3 pods", || async {
+        let pods = pods_of(&c.client, "web").await;
+        (pods.len() == 3).then_some(pods)
+    })
+    .await;
+    for pod in &pods {
+        assert!(
+            pod.metadata
+                .name
+                .as_deref()
+                .expect("name")
+                .starts_with(&format!("web-{hash}-"))
+        );
+        assert_eq!(
+            pod.metadata.labels.as_ref().expect("labels")["pod-template-hash"],
+            hash
+        );
+    }
+    // Scale up.
+    deployments
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 5}})),
+        )
+        .await
+        .expect("scale");
+    eventually("5 pods", || async {
+        (pods_of(&c.client, "web").await.len() == 5).then_some(())
+    })
+    .await;
+    // A deleted pod is replaced.
+    let victim = pods_of(&c.client, "web").await[0]
+        .metadata
+        .name
+        .clone()
+        .expect("name");
+    let pods_api: Api<Pod> = Api::namespaced(c.client.clone(), "default");
+    pods_api
+        .delete(&victim, &DeleteParams::default().grace_period(0))
+        .await
+        .expect("delete pod");
+    eventually("pod replaced", || async {
+        let pods = pods_of(&c.client, "web").await;
+        (pods.len() == 5
+            && pods
+                .iter()
+                .all(|p| p.metadata.name.as_deref() != Some(victim.as_str())))
+        .then_some(())
+    })
+    .await;
+    // The deployment's status counts its replicas.
+    eventually("status", || async {
+        let d = deployments.get("web").await.ok()?;
+        let s = d.status?;
+        (s.replicas == Some(5) && s.observed_generation == d.metadata.generation).then_some(())
+    })
+    .await;
+    // A new template makes a second ReplicaSet (revision 2).
+    deployments
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:1.26"}]}}}})),
+        )
+        .await
+        .expect("new image");
+    eventually("second ReplicaSet at revision 2", || async {
+        let list = rses.list(&Default::default()).await.ok()?;
+        list.items
+            .iter()
+            .any(|rs| {
+                rs.metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get("deployment.kubernetes.io/revision"))
+                    .map(String::as_str)
+                    == Some("2")
+            })
+            .then_some(())
+    })
+    .await;
+    // Deleting the deployment removes its ReplicaSets and pods (background).
+    deployments
+        .delete("web", &DeleteParams::background())
+        .await
+        .expect("delete deployment");
+    eventually("ReplicaSets and pods gone", || async {
+        let list = rses.list(&Default::default()).await.ok()?;
+        (list.items.is_empty() && pods_of(&c.client, "web").await.is_empty()).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replica_sets_adopt_orphans_and_release_pods_that_stop_matching() {
+    use k8s_openapi::api::apps::v1::ReplicaSet;
+    let Some(c) = cluster("replicaset").await else {
+        return;
+    };
+    let pods: Api<Pod> = Api::namespaced(c.client.clone(), "default");
+    pods.create(
+        &PostParams::default(),
+        &object(json!({"metadata": {"name": "stray", "labels": {"app": "cache"}}, "spec": {"containers": [{"name": "c", "image": "redis"}]}})),
+    )
+    .await
+    .expect("create orphan");
+    let rses: Api<ReplicaSet> = Api::namespaced(c.client.clone(), "default");
+    rses.create(
+        &PostParams::default(),
+        &object(json!({"metadata": {"name": "cache"}, "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": "cache"}},
+            "template": {"metadata": {"labels": {"app": "cache"}}, "spec": {"containers": [{"name": "c", "image": "redis"}]}}
+        }})),
+    )
+    .await
+    .expect("create replicaset");
+    eventually("orphan adopted and one pod created", || async {
+        let list = pods_of(&c.client, "cache").await;
+        let stray = list
+            .iter()
+            .find(|p| p.metadata.name.as_deref() == Some("stray"))?;
+        let owned = stray
+            .metadata
+            .owner_references
+            .as_ref()?
+            .iter()
+            .any(|o| o.kind == "ReplicaSet" && o.controller == Some(true));
+        (owned && list.len() == 2).then_some(())
+    })
+    .await;
+    pods.patch(
+        "stray",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"app": "other"}}})),
+    )
+    .await
+    .expect("relabel");
+    eventually("released and replaced", || async {
+        let stray = pods.get("stray").await.ok()?;
+        let released = stray
+            .metadata
+            .owner_references
+            .unwrap_or_default()
+            .is_empty();
+        (released && pods_of(&c.client, "cache").await.len() == 2).then_some(())
+    })
+    .await;
+    let rs = eventually("status", || async {
+        let rs = rses.get("cache").await.ok()?;
+        (rs.status.as_ref()?.replicas == 2).then_some(rs)
+    })
+    .await;
+    assert_eq!(rs.status.expect("status").observed_generation, Some(1));
+}
