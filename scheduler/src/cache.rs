@@ -1,0 +1,330 @@
+//! The scheduler's cache: the [`Snapshot`] of nodes and the pods bound or
+//! assumed on them, fed by the watches and by the scheduling loop.
+//!
+//! A pod is *assumed* on a node as soon as the loop picks the node, so the
+//! next pod already sees it counted; the binding runs in the background.
+//! The assumption is confirmed by the watch showing the pod bound, undone
+//! if the binding fails, and dropped if no confirmation arrives in time.
+//! Pods bound to nodes the cache does not know yet wait aside and join the
+//! node when it appears.
+
+use crate::core::{ControllerKind, Snapshot};
+use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Assumed pods whose binding was posted but never observed are dropped
+/// after this long (upstream's default assumed-pod TTL is 30 s after binding).
+pub const ASSUME_TTL: Duration = Duration::from_secs(30);
+
+/// The pod's UID (the cache key).
+pub fn uid(pod: &Pod) -> String {
+    crate::core::pod_info::pod_key(pod)
+}
+
+fn bound_node(pod: &Pod) -> Option<&str> {
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.node_name.as_deref())
+        .filter(|n| !n.is_empty())
+}
+
+/// Whether `pod` has finished (its resources are free again).
+pub fn is_terminal(pod: &Pod) -> bool {
+    matches!(
+        pod.status.as_ref().and_then(|s| s.phase.as_deref()),
+        Some("Succeeded" | "Failed")
+    )
+}
+
+#[derive(Debug)]
+struct Assumed {
+    node: String,
+    /// Set once the binding was accepted; the TTL runs from then.
+    bound_at: Option<Instant>,
+}
+
+/// Everything the scheduling algorithm reads, plus bookkeeping.
+#[derive(Debug, Default)]
+pub struct Cache {
+    /// Nodes and placed pods.
+    pub snapshot: Snapshot,
+    assumed: HashMap<String, Assumed>,
+    /// Bound pods whose node is not (yet) known, by node name.
+    waiting: HashMap<String, HashMap<String, Arc<Pod>>>,
+    /// Disruption budgets, for preemption.
+    pdbs: BTreeMap<String, PodDisruptionBudget>,
+}
+
+impl Cache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds or updates a node; returns whether it is new.
+    pub fn upsert_node(&mut self, node: Node) -> bool {
+        let Some(name) = node.metadata.name.clone() else {
+            return false;
+        };
+        let is_new = self.snapshot.node_info(&name).is_none();
+        if self.snapshot.upsert_node(node).is_err() {
+            return false;
+        }
+        if let Some(pods) = self.waiting.remove(&name) {
+            for pod in pods.into_values() {
+                let _ = self.snapshot.add_pod(pod);
+            }
+        }
+        is_new
+    }
+
+    /// Removes a node; its pods wait for a node of that name to come back.
+    pub fn remove_node(&mut self, name: &str) {
+        if let Some(info) = self.snapshot.remove_node(name) {
+            let waiting = self.waiting.entry(name.to_owned()).or_default();
+            for pod in info.pods() {
+                if !self.assumed.contains_key(&pod.facts.key) {
+                    waiting.insert(pod.facts.key.clone(), pod.pod.clone());
+                }
+            }
+            if waiting.is_empty() {
+                self.waiting.remove(name);
+            }
+        }
+        self.assumed.retain(|_, a| a.node != name);
+    }
+
+    /// Whether a node of this name is known.
+    pub fn has_node(&self, name: &str) -> bool {
+        self.snapshot.node_info(name).is_some()
+    }
+
+    /// Names of every known node.
+    pub fn node_names(&self) -> Vec<String> {
+        self.snapshot
+            .nodes()
+            .iter()
+            .map(|n| n.name().to_owned())
+            .collect()
+    }
+
+    /// A pod seen bound by the watch (confirms an assumption). Terminal
+    /// pods are removed instead. Returns whether resources were freed.
+    pub fn bound_pod(&mut self, pod: Arc<Pod>) -> bool {
+        let key = uid(&pod);
+        if is_terminal(&pod) {
+            return self.remove_pod(&key);
+        }
+        let Some(node) = bound_node(&pod).map(str::to_owned) else {
+            return false;
+        };
+        self.assumed.remove(&key);
+        if self.has_node(&node) {
+            let _ = self.snapshot.add_pod(pod);
+        } else {
+            self.snapshot.remove_pod(&key);
+            self.waiting.entry(node).or_default().insert(key, pod);
+        }
+        false
+    }
+
+    /// Forgets a pod (deleted or finished); returns whether it held
+    /// resources on a known node.
+    pub fn remove_pod(&mut self, key: &str) -> bool {
+        self.assumed.remove(key);
+        for pods in self.waiting.values_mut() {
+            pods.remove(key);
+        }
+        self.waiting.retain(|_, p| !p.is_empty());
+        self.snapshot.remove_pod(key).is_some()
+    }
+
+    /// Whether the cache already places this pod (bound or assumed).
+    pub fn knows(&self, key: &str) -> bool {
+        self.assumed.contains_key(key) || self.snapshot.pod_node(key).is_some()
+    }
+
+    /// Counts `pod` on `node` before it is bound.
+    pub fn assume(&mut self, pod: Arc<Pod>, node: &str) -> bool {
+        let key = uid(&pod);
+        if self.snapshot.assume_pod(pod, node).is_err() {
+            return false;
+        }
+        self.assumed.insert(
+            key,
+            Assumed {
+                node: node.to_owned(),
+                bound_at: None,
+            },
+        );
+        true
+    }
+
+    /// The binding was accepted: start the confirmation TTL.
+    pub fn finish_binding(&mut self, key: &str) {
+        if let Some(a) = self.assumed.get_mut(key) {
+            a.bound_at = Some(Instant::now());
+        }
+    }
+
+    /// The binding failed: undo the assumption.
+    pub fn forget(&mut self, key: &str) {
+        if self.assumed.remove(key).is_some() {
+            self.snapshot.remove_pod(key);
+        }
+    }
+
+    /// Drops assumptions whose binding was never confirmed by the watch.
+    pub fn expire_assumed(&mut self) -> usize {
+        let now = Instant::now();
+        let expired: Vec<String> = self
+            .assumed
+            .iter()
+            .filter(|(_, a)| {
+                a.bound_at
+                    .is_some_and(|t| now.duration_since(t) > ASSUME_TTL)
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in &expired {
+            self.forget(key);
+        }
+        expired.len()
+    }
+
+    /// Records a namespace's labels.
+    pub fn set_namespace(&mut self, name: &str, labels: BTreeMap<String, String>) {
+        self.snapshot.set_namespace_labels(name, labels);
+    }
+
+    /// Forgets a namespace.
+    pub fn remove_namespace(&mut self, name: &str) {
+        self.snapshot.remove_namespace(name);
+    }
+
+    /// Records a workload's selector for default topology spreading.
+    pub fn set_controller(
+        &mut self,
+        kind: ControllerKind,
+        namespace: &str,
+        name: &str,
+        selector: Option<bosun_types::labels::Selector>,
+    ) {
+        match selector {
+            Some(selector) => self
+                .snapshot
+                .set_controller(kind, namespace, name, selector),
+            None => self.snapshot.remove_controller(kind, namespace, name),
+        }
+    }
+
+    /// Records a Service's selector.
+    pub fn set_service(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        selector: Option<BTreeMap<String, String>>,
+    ) {
+        self.snapshot.set_service(namespace, name, selector);
+    }
+
+    /// Records (or with `None` forgets) a disruption budget.
+    pub fn set_pdb(&mut self, key: &str, pdb: Option<PodDisruptionBudget>) {
+        match pdb {
+            Some(pdb) => {
+                self.pdbs.insert(key.to_owned(), pdb);
+            }
+            None => {
+                self.pdbs.remove(key);
+            }
+        }
+    }
+
+    /// Every disruption budget.
+    pub fn pdbs(&self) -> Vec<PodDisruptionBudget> {
+        self.pdbs.values().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn node(name: &str) -> Node {
+        serde_json::from_value(json!({
+            "metadata": {"name": name},
+            "status": {"allocatable": {"cpu": "2", "memory": "4Gi", "pods": "110"}}
+        }))
+        .expect("node")
+    }
+
+    fn pod(name: &str, node: Option<&str>) -> Arc<Pod> {
+        Arc::new(
+            serde_json::from_value(json!({
+                "metadata": {"name": name, "namespace": "default", "uid": format!("uid-{name}")},
+                "spec": {"nodeName": node, "containers": [{"name": "c", "resources": {"requests": {"cpu": "1"}}}]}
+            }))
+            .expect("pod"),
+        )
+    }
+
+    #[test]
+    fn assumed_pods_count_until_forgotten_or_confirmed() {
+        let mut cache = Cache::new();
+        cache.upsert_node(node("n1"));
+        assert!(cache.assume(pod("a", None), "n1"));
+        assert!(cache.knows("uid-a"));
+        assert_eq!(
+            cache.snapshot.node_info("n1").expect("node").pods().len(),
+            1
+        );
+        cache.forget("uid-a");
+        assert!(!cache.knows("uid-a"));
+        assert!(
+            cache
+                .snapshot
+                .node_info("n1")
+                .expect("node")
+                .pods()
+                .is_empty()
+        );
+        cache.assume(pod("b", None), "n1");
+        cache.bound_pod(pod("b", Some("n1")));
+        cache.forget("uid-b");
+        assert!(
+            cache.knows("uid-b"),
+            "a confirmed pod is no longer an assumption"
+        );
+    }
+
+    #[test]
+    fn pods_of_unknown_nodes_join_when_the_node_appears() {
+        let mut cache = Cache::new();
+        cache.bound_pod(pod("a", Some("n2")));
+        assert!(!cache.knows("uid-a"));
+        assert!(cache.upsert_node(node("n2")));
+        assert!(cache.knows("uid-a"));
+        cache.remove_node("n2");
+        assert!(!cache.knows("uid-a"));
+        cache.upsert_node(node("n2"));
+        assert!(cache.knows("uid-a"));
+    }
+
+    #[test]
+    fn finished_pods_free_their_node() {
+        let mut cache = Cache::new();
+        cache.upsert_node(node("n1"));
+        cache.bound_pod(pod("a", Some("n1")));
+        let mut done = (*pod("a", Some("n1"))).clone();
+        done.status = Some(k8s_openapi::api::core::v1::PodStatus {
+            phase: Some("Succeeded".into()),
+            ..Default::default()
+        });
+        assert!(cache.bound_pod(Arc::new(done)));
+        assert!(!cache.knows("uid-a"));
+    }
+}

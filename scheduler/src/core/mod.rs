@@ -1,0 +1,35 @@
+//! Bosun's pure scheduling core: the kube-scheduler algorithm over an
+//! in-memory [`Snapshot`], with no I/O and no async.
+//!
+//! * [`snapshot`] / [`node_info`] / [`pod_info`]: the cluster view, updated
+//!   incrementally (add/assume/remove pods, upsert/remove nodes).
+//! * [`plugins`]: the default filter and score plugins, with upstream's
+//!   failure reasons.
+//! * [`schedule`](schedule::schedule): one scheduling cycle for one pod.
+//! * [`preemption`]: DefaultPreemption victim selection.
+//! * [`framework`]: statuses, the plugin pipeline, and [`FitError`].
+
+pub mod config;
+pub mod framework;
+pub mod node_info;
+pub mod plugins;
+pub mod pod_info;
+pub mod preemption;
+pub mod resources;
+pub mod rng;
+pub mod schedule;
+pub mod snapshot;
+
+#[cfg(test)]
+mod bench;
+#[cfg(test)]
+mod test_util;
+
+pub use config::{Config, DefaultSpreading, PluginWeights, ResourceWeight, ScoringStrategy};
+pub use framework::{Code, Diagnosis, FitError, Status};
+pub use node_info::NodeInfo;
+pub use pod_info::{PodFacts, PodInfo};
+pub use preemption::{Preemption, PreemptionError, preempt};
+pub use rng::XorShiftRng;
+pub use schedule::{ScheduleResult, schedule};
+pub use snapshot::{ControllerKind, Snapshot, SnapshotError};

@@ -1,0 +1,480 @@
+//! The scheduler's in-memory view of the cluster: nodes with their pods, plus
+//! the few other facts plugins read (namespace labels, and the selectors of
+//! services and controllers for default topology spreading).
+//!
+//! The runtime keeps one `Snapshot`, mutates it incrementally as informer
+//! events arrive and as pods are assumed/forgotten, and lends it immutably to
+//! [`schedule`](super::schedule::schedule) and
+//! [`preempt`](super::preemption::preempt). Nothing is cloned per cycle.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, OnceLock};
+
+use bosun_types::labels::Selector;
+use k8s_openapi::api::core::v1::{Node, Pod};
+
+use super::node_info::NodeInfo;
+use super::pod_info::{NamespaceLabels, PodInfo, node_labels, pod_key, pod_labels, pod_namespace};
+
+/// Why a snapshot mutation was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SnapshotError {
+    /// The pod refers to a node the snapshot does not know.
+    #[error("node {0:?} is not in the snapshot")]
+    UnknownNode(String),
+    /// The pod has no `spec.nodeName` (use `assume_pod` for unbound pods).
+    #[error("pod {0:?} is not bound to a node")]
+    Unbound(String),
+    /// A node object without `metadata.name`.
+    #[error("node has no name")]
+    UnnamedNode,
+}
+
+/// Kinds of controllers whose selectors feed default topology spreading.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ControllerKind {
+    /// `v1` ReplicationController.
+    ReplicationController,
+    /// `apps/v1` ReplicaSet.
+    ReplicaSet,
+    /// `apps/v1` StatefulSet.
+    StatefulSet,
+}
+
+/// Zone label keys (current and deprecated), used to interleave nodes by zone.
+const ZONE_LABELS: [&str; 2] = [
+    "topology.kubernetes.io/zone",
+    "failure-domain.beta.kubernetes.io/zone",
+];
+const REGION_LABELS: [&str; 2] = [
+    "topology.kubernetes.io/region",
+    "failure-domain.beta.kubernetes.io/region",
+];
+
+fn zone_key(node: &Node) -> String {
+    let labels = node_labels(node);
+    let get = |keys: &[&str; 2]| keys.iter().find_map(|k| labels.get(*k)).cloned();
+    match (get(&REGION_LABELS), get(&ZONE_LABELS)) {
+        (None, None) => String::new(),
+        (r, z) => format!("{}:\x00:{}", r.unwrap_or_default(), z.unwrap_or_default()),
+    }
+}
+
+/// Nodes and pods, indexed for scheduling.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    nodes: Vec<NodeInfo>,
+    by_name: HashMap<String, usize>,
+    zones: Vec<String>,
+    pod_node: HashMap<String, String>,
+    order: OnceLock<Vec<usize>>,
+    namespace_labels: NamespaceLabels,
+    services: HashMap<String, BTreeMap<String, BTreeMap<String, String>>>,
+    controllers: HashMap<(ControllerKind, String, String), Selector>,
+}
+
+impl Clone for Snapshot {
+    fn clone(&self) -> Self {
+        Snapshot {
+            nodes: self.nodes.clone(),
+            by_name: self.by_name.clone(),
+            zones: self.zones.clone(),
+            pod_node: self.pod_node.clone(),
+            order: OnceLock::new(),
+            namespace_labels: self.namespace_labels.clone(),
+            services: self.services.clone(),
+            controllers: self.controllers.clone(),
+        }
+    }
+}
+
+impl Snapshot {
+    /// An empty snapshot.
+    pub fn new() -> Self {
+        Snapshot::default()
+    }
+
+    /// Builds a snapshot from nodes and the pods bound to them.
+    ///
+    /// # Errors
+    ///
+    /// A node without a name, or a pod bound to an unknown node.
+    pub fn from_objects(
+        nodes: impl IntoIterator<Item = Node>,
+        pods: impl IntoIterator<Item = Pod>,
+    ) -> Result<Self, SnapshotError> {
+        let mut s = Snapshot::new();
+        for n in nodes {
+            s.upsert_node(n)?;
+        }
+        for p in pods {
+            s.add_pod(Arc::new(p))?;
+        }
+        Ok(s)
+    }
+
+    /// Adds a node, or replaces the node object of a known node (keeping its pods).
+    ///
+    /// # Errors
+    ///
+    /// [`SnapshotError::UnnamedNode`] when `metadata.name` is missing.
+    pub fn upsert_node(&mut self, node: Node) -> Result<(), SnapshotError> {
+        self.upsert_node_arc(Arc::new(node))
+    }
+
+    /// [`upsert_node`](Self::upsert_node) for a shared node object.
+    ///
+    /// # Errors
+    ///
+    /// [`SnapshotError::UnnamedNode`] when `metadata.name` is missing.
+    pub fn upsert_node_arc(&mut self, node: Arc<Node>) -> Result<(), SnapshotError> {
+        let name = node
+            .metadata
+            .name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .ok_or(SnapshotError::UnnamedNode)?;
+        let zone = zone_key(&node);
+        match self.by_name.get(&name) {
+            Some(&i) => {
+                self.nodes[i].set_node(node);
+                if self.zones[i] != zone {
+                    self.zones[i] = zone;
+                    self.order = OnceLock::new();
+                }
+            }
+            None => {
+                self.by_name.insert(name, self.nodes.len());
+                self.nodes.push(NodeInfo::new(node));
+                self.zones.push(zone);
+                self.order = OnceLock::new();
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes a node and forgets the pods on it.
+    pub fn remove_node(&mut self, name: &str) -> Option<NodeInfo> {
+        let i = self.by_name.remove(name)?;
+        let removed = self.nodes.swap_remove(i);
+        self.zones.swap_remove(i);
+        if let Some(moved) = self.nodes.get(i) {
+            self.by_name.insert(moved.name().to_owned(), i);
+        }
+        for p in removed.pods() {
+            self.pod_node.remove(&p.facts.key);
+        }
+        self.order = OnceLock::new();
+        Some(removed)
+    }
+
+    /// Adds a pod bound to `spec.nodeName`. A pod already known under the same
+    /// key is replaced.
+    ///
+    /// # Errors
+    ///
+    /// The pod is unbound or its node is unknown.
+    pub fn add_pod(&mut self, pod: Arc<Pod>) -> Result<Arc<PodInfo>, SnapshotError> {
+        let node = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.node_name.clone())
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| SnapshotError::Unbound(pod_key(&pod)))?;
+        self.place(pod, &node)
+    }
+
+    /// Places a pod on `node_name` before it is bound (the scheduler's
+    /// "assume"). Undo with [`remove_pod`](Self::remove_pod).
+    ///
+    /// # Errors
+    ///
+    /// The node is unknown.
+    pub fn assume_pod(
+        &mut self,
+        pod: Arc<Pod>,
+        node_name: &str,
+    ) -> Result<Arc<PodInfo>, SnapshotError> {
+        self.place(pod, node_name)
+    }
+
+    /// Adds an already parsed pod to `node_name`.
+    ///
+    /// # Errors
+    ///
+    /// The node is unknown.
+    pub fn add_pod_info(
+        &mut self,
+        info: Arc<PodInfo>,
+        node_name: &str,
+    ) -> Result<(), SnapshotError> {
+        let &i = self
+            .by_name
+            .get(node_name)
+            .ok_or_else(|| SnapshotError::UnknownNode(node_name.to_owned()))?;
+        self.remove_pod(&info.facts.key);
+        self.pod_node
+            .insert(info.facts.key.clone(), node_name.to_owned());
+        self.nodes[i].add_pod_info(info);
+        Ok(())
+    }
+
+    fn place(&mut self, pod: Arc<Pod>, node_name: &str) -> Result<Arc<PodInfo>, SnapshotError> {
+        if !self.by_name.contains_key(node_name) {
+            return Err(SnapshotError::UnknownNode(node_name.to_owned()));
+        }
+        let info = Arc::new(PodInfo::new(pod));
+        self.add_pod_info(Arc::clone(&info), node_name)?;
+        Ok(info)
+    }
+
+    /// Removes the pod with key `key` (UID) wherever it is.
+    pub fn remove_pod(&mut self, key: &str) -> Option<Arc<PodInfo>> {
+        let node = self.pod_node.remove(key)?;
+        let &i = self.by_name.get(&node)?;
+        self.nodes[i].remove_pod(key)
+    }
+
+    /// The node a pod is placed on.
+    pub fn pod_node(&self, key: &str) -> Option<&str> {
+        self.pod_node.get(key).map(String::as_str)
+    }
+
+    /// Nodes in storage order.
+    pub fn nodes(&self) -> &[NodeInfo] {
+        &self.nodes
+    }
+
+    /// Number of nodes.
+    pub fn num_nodes(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Number of pods placed on nodes.
+    pub fn num_pods(&self) -> usize {
+        self.pod_node.len()
+    }
+
+    /// The node named `name`.
+    pub fn node_info(&self, name: &str) -> Option<&NodeInfo> {
+        self.by_name.get(name).map(|&i| &self.nodes[i])
+    }
+
+    /// Storage index of the node named `name`.
+    pub fn node_index(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
+
+    /// The order in which the scheduler walks nodes: round-robin across zones
+    /// (as upstream's node tree lists them), so that a partial scan still
+    /// spreads over zones.
+    pub fn iteration_order(&self) -> &[usize] {
+        self.order.get_or_init(|| {
+            let mut zone_ids: Vec<&str> = Vec::new();
+            let mut members: Vec<Vec<usize>> = Vec::new();
+            for (i, z) in self.zones.iter().enumerate() {
+                match zone_ids.iter().position(|known| known == z) {
+                    Some(zi) => members[zi].push(i),
+                    None => {
+                        zone_ids.push(z);
+                        members.push(vec![i]);
+                    }
+                }
+            }
+            let mut order = Vec::with_capacity(self.nodes.len());
+            let mut round = 0;
+            while order.len() < self.nodes.len() {
+                for m in &members {
+                    if let Some(&i) = m.get(round) {
+                        order.push(i);
+                    }
+                }
+                round += 1;
+            }
+            order
+        })
+    }
+
+    /// Sets the labels of namespace `ns` (for affinity namespace selectors).
+    pub fn set_namespace_labels(&mut self, ns: &str, labels: BTreeMap<String, String>) {
+        self.namespace_labels.insert(ns.to_owned(), labels);
+    }
+
+    /// Forgets namespace `ns`.
+    pub fn remove_namespace(&mut self, ns: &str) {
+        self.namespace_labels.remove(ns);
+    }
+
+    /// Namespace labels by namespace name.
+    pub fn namespace_labels(&self) -> &NamespaceLabels {
+        &self.namespace_labels
+    }
+
+    /// Records a Service's `spec.selector` (None: the service selects nothing).
+    pub fn set_service(
+        &mut self,
+        ns: &str,
+        name: &str,
+        selector: Option<BTreeMap<String, String>>,
+    ) {
+        let svcs = self.services.entry(ns.to_owned()).or_default();
+        match selector {
+            Some(sel) => {
+                svcs.insert(name.to_owned(), sel);
+            }
+            None => {
+                svcs.remove(name);
+            }
+        }
+    }
+
+    /// Forgets a Service.
+    pub fn remove_service(&mut self, ns: &str, name: &str) {
+        self.set_service(ns, name, None);
+    }
+
+    /// Records the selector of a ReplicationController, ReplicaSet or StatefulSet.
+    pub fn set_controller(
+        &mut self,
+        kind: ControllerKind,
+        ns: &str,
+        name: &str,
+        selector: Selector,
+    ) {
+        self.controllers
+            .insert((kind, ns.to_owned(), name.to_owned()), selector);
+    }
+
+    /// Forgets a controller.
+    pub fn remove_controller(&mut self, kind: ControllerKind, ns: &str, name: &str) {
+        self.controllers
+            .remove(&(kind, ns.to_owned(), name.to_owned()));
+    }
+
+    /// Upstream's `DefaultSelector`: the AND of the selectors of the services
+    /// selecting the pod and of its controlling RC/ReplicaSet/StatefulSet.
+    /// Empty when nothing selects the pod.
+    pub fn default_spread_selector(&self, pod: &Pod) -> Selector {
+        let labels = pod_labels(pod);
+        let ns = pod_namespace(pod);
+        let mut merged: BTreeMap<String, String> = BTreeMap::new();
+        for sel in self.services.get(ns).into_iter().flat_map(|m| m.values()) {
+            if Selector::from_set(sel).matches(labels) {
+                merged.extend(sel.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+        }
+        let mut selector = Selector::from_set(&merged);
+        let owner = pod
+            .metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .find(|o| o.controller == Some(true));
+        if let Some(owner) = owner {
+            let group = owner.api_version.split_once('/').map_or("", |(g, _)| g);
+            let kind = match (group, owner.kind.as_str()) {
+                ("", "ReplicationController") => Some(ControllerKind::ReplicationController),
+                ("apps", "ReplicaSet") => Some(ControllerKind::ReplicaSet),
+                ("apps", "StatefulSet") => Some(ControllerKind::StatefulSet),
+                _ => None,
+            };
+            if let Some(sel) = kind.and_then(|k| {
+                self.controllers
+                    .get(&(k, ns.to_owned(), owner.name.clone()))
+            }) {
+                selector = selector.with_requirements(sel.requirements().iter().cloned());
+            }
+        }
+        selector
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::test_util::{node_with_labels, pod};
+    use serde_json::json;
+
+    #[test]
+    fn pods_follow_nodes_and_removal_reindexes() {
+        let mut s = Snapshot::new();
+        for n in ["a", "b", "c"] {
+            s.upsert_node(node_with_labels(n, "4", "8Gi", &[]))
+                .expect("node");
+        }
+        let p = pod(
+            json!({"metadata": {"name": "p", "uid": "u1"}, "spec": {"nodeName": "c", "containers": []}}),
+        );
+        s.add_pod(Arc::new(p)).expect("pod");
+        assert_eq!(s.pod_node("u1"), Some("c"));
+        s.remove_node("a");
+        assert_eq!(s.node_info("c").map(|n| n.pods().len()), Some(1));
+        assert_eq!(s.node_index("c"), Some(0));
+        assert!(s.remove_pod("u1").is_some());
+        assert_eq!(s.num_pods(), 0);
+        let unbound = pod(json!({"metadata": {"name": "q"}, "spec": {"containers": []}}));
+        assert!(matches!(
+            s.add_pod(Arc::new(unbound)),
+            Err(SnapshotError::Unbound(_))
+        ));
+    }
+
+    #[test]
+    fn iteration_interleaves_zones() {
+        let mut s = Snapshot::new();
+        for (n, zone) in [
+            ("a1", "a"),
+            ("a2", "a"),
+            ("a3", "a"),
+            ("b1", "b"),
+            ("c1", "c"),
+            ("b2", "b"),
+        ] {
+            s.upsert_node(node_with_labels(
+                n,
+                "4",
+                "8Gi",
+                &[("topology.kubernetes.io/zone", zone)],
+            ))
+            .expect("node");
+        }
+        let names: Vec<&str> = s
+            .iteration_order()
+            .iter()
+            .map(|&i| s.nodes()[i].name())
+            .collect();
+        assert_eq!(names, ["a1", "b1", "c1", "a2", "b2", "a3"]);
+    }
+
+    #[test]
+    fn default_selector_combines_services_and_owner() {
+        let mut s = Snapshot::new();
+        s.set_service(
+            "default",
+            "web",
+            Some(BTreeMap::from([("app".into(), "web".into())])),
+        );
+        s.set_service(
+            "default",
+            "other",
+            Some(BTreeMap::from([("app".into(), "db".into())])),
+        );
+        s.set_controller(
+            ControllerKind::ReplicaSet,
+            "default",
+            "web-123",
+            Selector::parse("app=web,pod-template-hash=123").expect("selector"),
+        );
+        let p = pod(
+            json!({"metadata": {"name": "p", "labels": {"app": "web", "pod-template-hash": "123"},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-123",
+                "uid": "x", "controller": true}]}, "spec": {"containers": []}}),
+        );
+        let sel = s.default_spread_selector(&p);
+        assert_eq!(sel.to_string(), "app=web,app=web,pod-template-hash=123");
+        let lonely = pod(
+            json!({"metadata": {"name": "l", "labels": {"x": "y"}}, "spec": {"containers": []}}),
+        );
+        assert!(s.default_spread_selector(&lonely).is_empty());
+    }
+}

@@ -1,0 +1,229 @@
+//! The scheduling loop: pop a pod, run the algorithm over the cache,
+//! assume the chosen node and bind in the background; or report the pod
+//! unschedulable (trying preemption first).
+
+use crate::cache::{Cache, uid};
+use crate::core::{self, FitError, XorShiftRng};
+use crate::metrics::{self, Metrics};
+use crate::queue::{QueuedPod, SchedulingQueue};
+use crate::report;
+use bosun_runtime::EventRecorder;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DeleteParams, Preconditions};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::sync::Semaphore;
+
+/// What the loop needs.
+pub struct Cycle {
+    /// The cache.
+    pub cache: Arc<Mutex<Cache>>,
+    /// The queue.
+    pub queue: Arc<SchedulingQueue>,
+    /// The algorithm's configuration.
+    pub config: core::Config,
+    /// The API client.
+    pub client: kube::Client,
+    /// Events.
+    pub recorder: EventRecorder,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Bindings in flight.
+    pub binds: Arc<Semaphore>,
+    /// `profile` label value (the scheduler name).
+    pub profile: String,
+}
+
+enum Decision {
+    Skip,
+    Assumed(String),
+    Unschedulable(Box<FitError>),
+    Preempt(core::Preemption, Box<FitError>),
+}
+
+impl Cycle {
+    fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs until the queue is closed.
+    pub async fn run(self: Arc<Self>) {
+        let mut rng = XorShiftRng::new(
+            jiff::Timestamp::now().as_nanosecond() as u64 ^ u64::from(std::process::id()),
+        );
+        let mut start_index = 0usize;
+        while let Some(queued) = self.queue.pop().await {
+            let started = Instant::now();
+            let decision = self.decide(&queued.pod, &mut rng, &mut start_index);
+            match decision {
+                Decision::Skip => self.queue.done(&queued.key),
+                Decision::Assumed(node) => {
+                    let Ok(permit) = self.binds.clone().acquire_owned().await else {
+                        return;
+                    };
+                    let this = self.clone();
+                    tokio::spawn(async move {
+                        this.bind(queued, node, started).await;
+                        drop(permit);
+                    });
+                }
+                Decision::Unschedulable(fit) => {
+                    self.queue.unschedulable(&queued);
+                    self.observe(metrics::UNSCHEDULABLE, started);
+                    self.report_unschedulable(&queued.pod, fit.to_string(), None);
+                }
+                Decision::Preempt(preemption, fit) => {
+                    self.queue.unschedulable(&queued);
+                    self.observe(metrics::UNSCHEDULABLE, started);
+                    self.metrics
+                        .preemption_attempts
+                        .with_label_values(&["victims"])
+                        .inc();
+                    self.preempt(&queued.pod, preemption, fit.to_string());
+                }
+            }
+        }
+    }
+
+    fn decide(&self, pod: &Pod, rng: &mut XorShiftRng, start_index: &mut usize) -> Decision {
+        let mut cache = self.cache();
+        if cache.knows(&uid(pod)) {
+            return Decision::Skip;
+        }
+        match core::schedule(pod, &cache.snapshot, &self.config, rng, *start_index) {
+            Ok(result) => {
+                *start_index = result.next_start_index;
+                if cache.assume(Arc::new(pod.clone()), &result.node_name) {
+                    Decision::Assumed(result.node_name)
+                } else {
+                    Decision::Skip
+                }
+            }
+            Err(mut fit) => {
+                *start_index = fit.next_start_index;
+                let pdbs = cache.pdbs();
+                match core::preempt(pod, &cache.snapshot, &fit, &pdbs, &self.config, rng) {
+                    Ok(preemption) => Decision::Preempt(preemption, Box::new(fit)),
+                    Err(error) => {
+                        fit.record_preemption_failure(&error);
+                        Decision::Unschedulable(Box::new(fit))
+                    }
+                }
+            }
+        }
+    }
+
+    fn observe(&self, result: &str, started: Instant) {
+        self.metrics
+            .attempts
+            .with_label_values(&[result, &self.profile])
+            .inc();
+        self.metrics
+            .attempt_duration
+            .with_label_values(&[result, &self.profile])
+            .observe(started.elapsed().as_secs_f64());
+    }
+
+    fn pods(&self, pod: &Pod) -> Api<Pod> {
+        Api::namespaced(
+            self.client.clone(),
+            pod.metadata.namespace.as_deref().unwrap_or("default"),
+        )
+    }
+
+    async fn bind(&self, queued: QueuedPod, node: String, started: Instant) {
+        let key = uid(&queued.pod);
+        // The node may have gone while the pod waited for a binding slot.
+        if !self.cache().has_node(&node) {
+            self.cache().forget(&key);
+            self.queue.retry(&queued);
+            self.observe(metrics::ERROR, started);
+            return;
+        }
+        match report::bind(&self.pods(&queued.pod), &queued.pod, &node).await {
+            Ok(()) => {
+                self.cache().finish_binding(&key);
+                self.queue.done(&queued.key);
+                self.observe(metrics::SCHEDULED, started);
+                self.metrics
+                    .sli_duration
+                    .with_label_values(&[&(queued.attempts + 1).to_string()])
+                    .observe(queued.first_seen.elapsed().as_secs_f64());
+                report::scheduled_event(&self.recorder, &queued.pod, &node);
+            }
+            Err(error) => {
+                self.cache().forget(&key);
+                self.observe(metrics::ERROR, started);
+                match &error {
+                    // The pod is gone, or someone else bound it.
+                    kube::Error::Api(s) if s.code == 404 || s.code == 409 => {
+                        self.queue.done(&queued.key);
+                    }
+                    _ => {
+                        tracing::warn!(%error, pod = %queued.key, %node, "binding failed; retrying");
+                        self.queue.retry(&queued);
+                        self.report_error(&queued.pod, format!("Binding rejected: {error}"));
+                    }
+                }
+            }
+        }
+    }
+
+    fn report_unschedulable(&self, pod: &Pod, message: String, nominated: Option<String>) {
+        report::failed_event(&self.recorder, pod, &message);
+        let api = self.pods(pod);
+        let pod = pod.clone();
+        tokio::spawn(async move {
+            if let Err(error) = report::mark_unschedulable(
+                &api,
+                &pod,
+                report::REASON_UNSCHEDULABLE,
+                &message,
+                nominated.as_deref(),
+            )
+            .await
+            {
+                tracing::debug!(%error, "updating PodScheduled failed");
+            }
+        });
+    }
+
+    fn report_error(&self, pod: &Pod, message: String) {
+        report::failed_event(&self.recorder, pod, &message);
+        let api = self.pods(pod);
+        let pod = pod.clone();
+        tokio::spawn(async move {
+            let _ = report::mark_unschedulable(
+                &api,
+                &pod,
+                report::REASON_SCHEDULER_ERROR,
+                &message,
+                None,
+            )
+            .await;
+        });
+    }
+
+    /// Evicts the victims and nominates the node (upstream deletes victims
+    /// directly, with their own grace period).
+    fn preempt(&self, pod: &Pod, preemption: core::Preemption, message: String) {
+        for victim in &preemption.victims {
+            report::preempted_event(&self.recorder, victim, pod, &preemption.node_name);
+            let api = self.pods(victim);
+            let name = victim.metadata.name.clone().unwrap_or_default();
+            let params = DeleteParams {
+                preconditions: Some(Preconditions {
+                    uid: victim.metadata.uid.clone(),
+                    resource_version: None,
+                }),
+                ..Default::default()
+            };
+            tokio::spawn(async move {
+                if let Err(error) = api.delete(&name, &params).await {
+                    tracing::debug!(%error, victim = %name, "deleting preemption victim failed");
+                }
+            });
+        }
+        self.report_unschedulable(pod, message, Some(preemption.node_name));
+    }
+}
