@@ -3,6 +3,8 @@
 //! `kubectl` against it with an isolated `HOME` (so discovery caches never
 //! leak between tests).
 
+pub mod up;
+
 use bosun_storage::testing::EtcdProcess;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -189,8 +189,11 @@ impl NodeInfo {
     fn update(&mut self, info: &PodInfo, sign: i64) {
         let f = &info.facts;
         self.requested.accumulate(&f.resources.requested, sign);
-        self.non_zero_requested.milli_cpu += sign * f.resources.non_zero_milli_cpu;
-        self.non_zero_requested.memory += sign * f.resources.non_zero_memory;
+        let nz = &mut self.non_zero_requested;
+        nz.milli_cpu = nz
+            .milli_cpu
+            .saturating_add(sign * f.resources.non_zero_milli_cpu);
+        nz.memory = nz.memory.saturating_add(sign * f.resources.non_zero_memory);
         let delta = |n: &mut usize| {
             *n = if sign > 0 {
                 *n + 1
@@ -223,8 +226,8 @@ impl NodeInfo {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_util::{node, pod};
     use super::*;
-    use crate::core::test_util::{node, pod};
     use serde_json::json;
 
     #[test]

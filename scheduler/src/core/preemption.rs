@@ -410,10 +410,10 @@ pub fn preempt(
 
 #[cfg(test)]
 mod tests {
+    use super::super::pod_info::pod_name;
+    use super::super::schedule::schedule;
+    use super::super::test_util::{node, pod};
     use super::*;
-    use crate::core::pod_info::pod_name;
-    use crate::core::schedule::schedule;
-    use crate::core::test_util::{node, pod};
     use serde_json::json;
 
     fn running(

@@ -357,8 +357,8 @@ pub fn compute_pod_resources<'a>(spec: &'a PodSpec) -> (PodResources, Vec<String
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_util::pod;
     use super::*;
-    use crate::core::test_util::pod;
     use serde_json::json;
 
     fn resources(spec: serde_json::Value) -> PodResources {

@@ -160,9 +160,9 @@ pub fn select_host(scores: &[i64], rng: &mut XorShiftRng) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use super::super::config::{ResourceWeight, ScoringStrategy};
+    use super::super::test_util::{node, node_json, node_with_labels, pod, pod_with_requests};
     use super::*;
-    use crate::core::config::{ResourceWeight, ScoringStrategy};
-    use crate::core::test_util::{node, node_json, node_with_labels, pod, pod_with_requests};
     use serde_json::json;
     use std::collections::BTreeMap;
     use std::sync::Arc;

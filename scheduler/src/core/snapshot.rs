@@ -10,7 +10,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
 
-use bosun_types::labels::Selector;
+use std::hash::{Hash, Hasher};
+
+use bosun_types::labels::{Operator, Selector};
 use k8s_openapi::api::core::v1::{Node, Pod};
 
 use super::node_info::NodeInfo;
@@ -71,6 +73,30 @@ pub struct Snapshot {
     namespace_labels: NamespaceLabels,
     services: HashMap<String, BTreeMap<String, BTreeMap<String, String>>>,
     controllers: HashMap<(ControllerKind, String, String), Selector>,
+    /// hash(label key, value) -> node name -> number of pods there carrying
+    /// that label. Lets counting plugins visit only nodes that can match.
+    label_index: HashMap<u64, HashMap<String, u32>>,
+}
+
+fn label_hash(key: &str, value: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    0xffu8.hash(&mut h);
+    value.hash(&mut h);
+    h.finish()
+}
+
+/// A requirement every pod matching `selector` satisfies by equality.
+fn exact_requirement(selector: &Selector) -> Option<(&str, &str)> {
+    selector
+        .requirements()
+        .iter()
+        .find_map(|r| match (r.operator(), r.values()) {
+            (Operator::Equals | Operator::DoubleEquals | Operator::In, [v]) => {
+                Some((r.key(), v.as_str()))
+            }
+            _ => None,
+        })
 }
 
 impl Clone for Snapshot {
@@ -84,6 +110,7 @@ impl Clone for Snapshot {
             namespace_labels: self.namespace_labels.clone(),
             services: self.services.clone(),
             controllers: self.controllers.clone(),
+            label_index: self.label_index.clone(),
         }
     }
 }
@@ -163,6 +190,7 @@ impl Snapshot {
         }
         for p in removed.pods() {
             self.pod_node.remove(&p.facts.key);
+            self.index_pod(name, p, -1);
         }
         self.order = OnceLock::new();
         Some(removed)
@@ -215,8 +243,53 @@ impl Snapshot {
         self.remove_pod(&info.facts.key);
         self.pod_node
             .insert(info.facts.key.clone(), node_name.to_owned());
+        self.index_pod(node_name, &info, 1);
         self.nodes[i].add_pod_info(info);
         Ok(())
+    }
+
+    fn index_pod(&mut self, node_name: &str, info: &PodInfo, delta: i64) {
+        for (k, v) in pod_labels(&info.pod) {
+            let h = label_hash(k, v);
+            if delta > 0 {
+                *self
+                    .label_index
+                    .entry(h)
+                    .or_default()
+                    .entry(node_name.to_owned())
+                    .or_insert(0) += 1;
+            } else if let Some(nodes) = self.label_index.get_mut(&h) {
+                if let Some(c) = nodes.get_mut(node_name) {
+                    *c = c.saturating_sub(1);
+                    if *c == 0 {
+                        nodes.remove(node_name);
+                    }
+                }
+                if nodes.is_empty() {
+                    self.label_index.remove(&h);
+                }
+            }
+        }
+    }
+
+    /// Storage indices of the nodes that may hold pods matching `selector`
+    /// (a superset; callers still check each pod), or `None` when the
+    /// selector has no equality requirement to look up and every node must
+    /// be visited.
+    pub fn nodes_for_selector(&self, selector: &Selector) -> Option<Vec<usize>> {
+        if selector.matches_nothing() {
+            return Some(Vec::new());
+        }
+        let (k, v) = exact_requirement(selector)?;
+        let mut out: Vec<usize> = self
+            .label_index
+            .get(&label_hash(k, v))
+            .into_iter()
+            .flat_map(|m| m.keys())
+            .filter_map(|n| self.by_name.get(n).copied())
+            .collect();
+        out.sort_unstable();
+        Some(out)
     }
 
     fn place(&mut self, pod: Arc<Pod>, node_name: &str) -> Result<Arc<PodInfo>, SnapshotError> {
@@ -232,7 +305,9 @@ impl Snapshot {
     pub fn remove_pod(&mut self, key: &str) -> Option<Arc<PodInfo>> {
         let node = self.pod_node.remove(key)?;
         let &i = self.by_name.get(&node)?;
-        self.nodes[i].remove_pod(key)
+        let info = self.nodes[i].remove_pod(key)?;
+        self.index_pod(&node, &info, -1);
+        Some(info)
     }
 
     /// The node a pod is placed on.
@@ -391,8 +466,8 @@ impl Snapshot {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_util::{node_with_labels, pod};
     use super::*;
-    use crate::core::test_util::{node_with_labels, pod};
     use serde_json::json;
 
     #[test]
@@ -417,6 +492,52 @@ mod tests {
             s.add_pod(Arc::new(unbound)),
             Err(SnapshotError::Unbound(_))
         ));
+    }
+
+    #[test]
+    fn label_index_narrows_and_follows_updates() {
+        let mut s = Snapshot::new();
+        for n in ["a", "b", "c"] {
+            s.upsert_node(node_with_labels(n, "4", "8Gi", &[]))
+                .expect("node");
+        }
+        let web = |name: &str, node: &str| {
+            Arc::new(pod(
+                json!({"metadata": {"name": name, "uid": name, "labels": {"app": "web"}},
+                "spec": {"nodeName": node, "containers": []}}),
+            ))
+        };
+        s.add_pod(web("w1", "a")).expect("pod");
+        s.add_pod(web("w2", "c")).expect("pod");
+        s.add_pod(web("w3", "c")).expect("pod");
+        let names = |s: &Snapshot, sel: &str| {
+            s.nodes_for_selector(&Selector::parse(sel).expect("selector"))
+                .map(|v| {
+                    v.iter()
+                        .map(|&i| s.nodes()[i].name().to_owned())
+                        .collect::<Vec<_>>()
+                })
+        };
+        assert_eq!(
+            names(&s, "app=web"),
+            Some(vec!["a".to_owned(), "c".to_owned()])
+        );
+        assert_eq!(
+            names(&s, "app in (web),tier!=db"),
+            Some(vec!["a".to_owned(), "c".to_owned()])
+        );
+        assert_eq!(names(&s, "app=db"), Some(vec![]));
+        // No equality requirement: caller must scan everything.
+        assert_eq!(names(&s, "app"), None);
+        s.remove_pod("w2");
+        assert_eq!(
+            names(&s, "app=web"),
+            Some(vec!["a".to_owned(), "c".to_owned()])
+        );
+        s.remove_pod("w3");
+        assert_eq!(names(&s, "app=web"), Some(vec!["a".to_owned()]));
+        s.remove_node("a");
+        assert_eq!(names(&s, "app=web"), Some(vec![]));
     }
 
     #[test]

@@ -55,9 +55,9 @@ impl<'a> BalancedScorer<'a> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::super::pod_info::PodFacts;
+    use super::super::super::test_util::{node, pod, pod_with_requests};
     use super::*;
-    use crate::core::pod_info::PodFacts;
-    use crate::core::test_util::{node, pod, pod_with_requests};
     use serde_json::json;
     use std::sync::Arc;
 

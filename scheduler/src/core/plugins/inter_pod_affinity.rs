@@ -134,22 +134,40 @@ impl FilterState {
                     );
                 }
             }
-            if own {
-                for p in node.pods() {
-                    s.affinity.update_with_affinity_terms(
-                        &p.pod,
-                        node,
-                        &facts.required_affinity_terms,
-                        1,
-                        ns,
-                    );
-                    s.anti.update_with_anti_affinity_terms(
-                        &p.pod,
-                        node,
-                        &facts.required_anti_affinity_terms,
-                        1,
-                        ns,
-                    );
+        }
+        if own {
+            // Visit only nodes that can hold pods matching the terms.
+            let nodes_for = |sel: &bosun_types::labels::Selector| {
+                snapshot
+                    .nodes_for_selector(sel)
+                    .unwrap_or_else(|| (0..snapshot.num_nodes()).collect())
+            };
+            if let Some(first) = facts.required_affinity_terms.first() {
+                for idx in nodes_for(&first.selector) {
+                    let node = &snapshot.nodes()[idx];
+                    for p in node.pods() {
+                        s.affinity.update_with_affinity_terms(
+                            &p.pod,
+                            node,
+                            &facts.required_affinity_terms,
+                            1,
+                            ns,
+                        );
+                    }
+                }
+            }
+            for t in &facts.required_anti_affinity_terms {
+                for idx in nodes_for(&t.selector) {
+                    let node = &snapshot.nodes()[idx];
+                    for p in node.pods() {
+                        s.anti.update_with_anti_affinity_terms(
+                            &p.pod,
+                            node,
+                            std::slice::from_ref(t),
+                            1,
+                            ns,
+                        );
+                    }
                 }
             }
         }
@@ -374,9 +392,9 @@ impl ScoreState {
 
 #[cfg(test)]
 mod tests {
+    use super::super::super::framework::Code;
+    use super::super::super::test_util::{node_with_labels, pod};
     use super::*;
-    use crate::core::framework::Code;
-    use crate::core::test_util::{node_with_labels, pod};
     use serde_json::json;
     use std::sync::Arc;
 

@@ -287,8 +287,8 @@ pub fn score(state: &NodeAffinityState, node: &NodeInfo) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::super::test_util::{node_with_labels, pod};
     use super::*;
-    use crate::core::test_util::{node_with_labels, pod};
     use serde_json::json;
     use std::sync::Arc;
 

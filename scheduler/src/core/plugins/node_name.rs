@@ -22,8 +22,8 @@ pub fn filter(pod: &Pod, node: &NodeInfo) -> Option<Status> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::super::test_util::{node_json, pod};
     use super::*;
-    use crate::core::test_util::{node_json, pod};
     use serde_json::json;
     use std::sync::Arc;
 

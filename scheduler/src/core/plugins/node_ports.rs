@@ -20,9 +20,9 @@ pub fn filter(wanted: &[HostPort], node: &NodeInfo) -> Option<Status> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::super::framework::Code;
+    use super::super::super::test_util::{node, pod};
     use super::*;
-    use crate::core::framework::Code;
-    use crate::core::test_util::{node, pod};
     use serde_json::json;
     use std::sync::Arc;
 
@@ -65,7 +65,7 @@ mod tests {
                 {"name": "s", "restartPolicy": "Always", "ports": [{"containerPort": 1, "hostPort": 7000}]},
                 {"name": "i", "ports": [{"containerPort": 1, "hostPort": 7001}]}],
             "containers": []}}));
-        let ports = crate::core::pod_info::pod_host_ports(&p);
+        let ports = super::super::super::pod_info::pod_host_ports(&p);
         assert_eq!(ports, vec![HostPort::new(None, None, 7000)]);
     }
 }

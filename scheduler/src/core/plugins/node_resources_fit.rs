@@ -232,9 +232,9 @@ impl<'a> FitScorer<'a> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::super::pod_info::PodFacts;
+    use super::super::super::test_util::{node_json, pod, pod_with_requests};
     use super::*;
-    use crate::core::pod_info::PodFacts;
-    use crate::core::test_util::{node_json, pod, pod_with_requests};
     use serde_json::json;
     use std::sync::Arc;
 

@@ -34,8 +34,8 @@ pub fn filter(tolerations: &[Toleration], node: &NodeInfo) -> Option<Status> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::super::test_util::node_json;
     use super::*;
-    use crate::core::test_util::node_json;
     use serde_json::json;
     use std::sync::Arc;
 

@@ -191,6 +191,18 @@ pub fn count_matching(node: &NodeInfo, selector: &Selector, ns: &str) -> i64 {
         .count() as i64
 }
 
+/// Nodes that may hold pods matching `selector`: all nodes when the
+/// snapshot's label index cannot narrow it, none for an empty selector (which
+/// counts nothing).
+fn candidate_nodes(snapshot: &Snapshot, selector: &Selector) -> Vec<usize> {
+    if selector.is_empty() {
+        return Vec::new();
+    }
+    snapshot
+        .nodes_for_selector(selector)
+        .unwrap_or_else(|| (0..snapshot.num_nodes()).collect())
+}
+
 /// Inputs shared by pre-filter, preemption updates and pre-score.
 #[derive(Clone, Copy)]
 pub struct Inclusion<'a> {
@@ -236,7 +248,9 @@ impl FilterState {
             return None;
         }
         let ns = pod_namespace(pod);
-        let mut counts = vec![HashMap::new(); constraints.len()];
+        let mut counts: Vec<HashMap<String, i64>> = vec![HashMap::new(); constraints.len()];
+        // Every eligible node registers its domain (a domain without matching
+        // pods still counts for the global minimum).
         for node in snapshot.nodes() {
             if !has_all_keys(node, &constraints) {
                 continue;
@@ -249,9 +263,30 @@ impl FilterState {
                 let value = node
                     .labels()
                     .get(&c.topology_key)
-                    .cloned()
-                    .unwrap_or_default();
-                *counts[i].entry(value).or_insert(0) += count_matching(node, &c.selector, ns);
+                    .map_or("", String::as_str);
+                if !counts[i].contains_key(value) {
+                    counts[i].insert(value.to_owned(), 0);
+                }
+            }
+        }
+        // Pods are counted only on nodes that can hold matching ones.
+        for (i, c) in constraints.iter().enumerate() {
+            for idx in candidate_nodes(snapshot, &c.selector) {
+                let node = &snapshot.nodes()[idx];
+                let count = count_matching(node, &c.selector, ns);
+                if count == 0
+                    || !has_all_keys(node, &constraints)
+                    || !inclusion.includes(c, node, &mut None)
+                {
+                    continue;
+                }
+                let value = node
+                    .labels()
+                    .get(&c.topology_key)
+                    .map_or("", String::as_str);
+                if let Some(slot) = counts[i].get_mut(value) {
+                    *slot += count;
+                }
             }
         }
         let mut s = FilterState {
@@ -365,9 +400,10 @@ impl ScoreState {
                 let value = node
                     .labels()
                     .get(&c.topology_key)
-                    .cloned()
-                    .unwrap_or_default();
-                counts[i].entry(value).or_insert(0);
+                    .map_or("", String::as_str);
+                if !counts[i].contains_key(value) {
+                    counts[i].insert(value.to_owned(), 0);
+                }
             }
         }
         let num_ignored = ignored.iter().filter(|i| **i).count();
@@ -384,13 +420,19 @@ impl ScoreState {
             })
             .collect();
         let ns = pod_namespace(pod);
-        for node in snapshot.nodes() {
-            if require_all_topologies && !has_all_keys(node, &constraints) {
+        // Only pods add to the counts: visit just the nodes that can hold a
+        // matching pod. Hostname domains are counted per node at score time.
+        for (i, c) in constraints.iter().enumerate() {
+            if c.topology_key == LABEL_HOSTNAME {
                 continue;
             }
-            let mut affinity_ok = None;
-            for (i, c) in constraints.iter().enumerate() {
-                if !inclusion.includes(c, node, &mut affinity_ok) {
+            for idx in candidate_nodes(snapshot, &c.selector) {
+                let node = &snapshot.nodes()[idx];
+                let count = count_matching(node, &c.selector, ns);
+                if count == 0
+                    || (require_all_topologies && !has_all_keys(node, &constraints))
+                    || !inclusion.includes(c, node, &mut None)
+                {
                     continue;
                 }
                 let value = node
@@ -398,7 +440,7 @@ impl ScoreState {
                     .get(&c.topology_key)
                     .map_or("", String::as_str);
                 if let Some(slot) = counts[i].get_mut(value) {
-                    *slot += count_matching(node, &c.selector, ns);
+                    *slot += count;
                 }
             }
         }
@@ -455,8 +497,8 @@ impl ScoreState {
 
 #[cfg(test)]
 mod tests {
+    use super::super::super::test_util::{node_with_labels, pod};
     use super::*;
-    use crate::core::test_util::{node_with_labels, pod};
     use serde_json::json;
     use std::sync::Arc;
 

@@ -121,8 +121,8 @@ pub fn score(prefer_tolerations: &[&Toleration], node: &NodeInfo) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::super::test_util::node_json;
     use super::*;
-    use crate::core::test_util::node_json;
     use serde_json::json;
     use std::sync::Arc;
 

@@ -1,0 +1,330 @@
+//! Workloads on whole clusters (`bosun up`: apiserver, controller-manager,
+//! scheduler, simulated nodes), driven by the real kubectl the way a user
+//! would: the repository's manifests roll out, scale, update, roll back,
+//! heal, garbage-collect and go away with their namespace.
+
+use bosun_e2e::up::UpCluster;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+fn manifest(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../manifests")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// `pod/NAME` of the pods selected that are not terminating.
+fn pods(c: &UpCluster, ns: &str, selector: &str) -> Vec<String> {
+    let list: serde_json::Value =
+        serde_json::from_str(&c.ok(&["get", "pods", "-n", ns, "-l", selector, "-o", "json"]))
+            .expect("pod list");
+    list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+        .filter_map(|p| p["metadata"]["name"].as_str())
+        .map(|n| format!("pod/{n}"))
+        .collect()
+}
+
+/// Image rollout while watching availability: never more than
+/// maxUnavailable (25% of 4 → 1) missing.
+fn rollout_watching_availability(c: &UpCluster, change: &[&str]) {
+    c.ok(change);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let min_seen = std::thread::scope(|s| {
+        let watcher = s.spawn(|| {
+            let mut min = i64::MAX;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let (_, out, _) = c.kubectl(&[
+                    "get",
+                    "deploy",
+                    "web",
+                    "-n",
+                    "demo",
+                    "-o",
+                    "jsonpath={.status.availableReplicas}",
+                ]);
+                if let Ok(n) = out.trim().parse::<i64>() {
+                    min = min.min(n);
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            min
+        });
+        c.ok(&[
+            "rollout",
+            "status",
+            "deploy/web",
+            "-n",
+            "demo",
+            "--timeout=90s",
+        ]);
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        watcher.join().expect("watcher")
+    });
+    assert!(
+        min_seen >= 3,
+        "availability dropped to {min_seen} during the rollout"
+    );
+}
+
+async fn deployment_lifecycle(etcd: bool) {
+    let c = UpCluster::start(3, etcd).await;
+    c.ok(&["apply", "-f", &manifest("00-namespace.yaml")]);
+    c.ok(&[
+        "apply",
+        "-f",
+        &manifest("deployment.yaml"),
+        "-f",
+        &manifest("service.yaml"),
+    ]);
+    let status = c.ok(&[
+        "rollout",
+        "status",
+        "deploy/web",
+        "-n",
+        "demo",
+        "--timeout=90s",
+    ]);
+    assert!(status.contains("successfully rolled out"), "{status}");
+    let row = c.ok(&["get", "deploy", "web", "-n", "demo", "--no-headers"]);
+    assert!(row.split_whitespace().nth(1) == Some("3/3"), "{row}");
+    let running = c.eventually(
+        &["get", "pods", "-n", "demo", "-l", "app=web", "--no-headers"],
+        |o| {
+            o.lines().count() == 3
+                && o.lines()
+                    .all(|l| l.contains("1/1") && l.contains("Running"))
+        },
+    );
+    assert_eq!(running.lines().count(), 3, "{running}");
+
+    // The Service's Endpoints list the ready pods' IPs.
+    let ips = c.ok(&[
+        "get",
+        "pods",
+        "-n",
+        "demo",
+        "-l",
+        "app=web",
+        "-o",
+        "jsonpath={.items[*].status.podIP}",
+    ]);
+    let endpoints = c.eventually(
+        &[
+            "get",
+            "endpoints",
+            "web",
+            "-n",
+            "demo",
+            "-o",
+            "jsonpath={.subsets[*].addresses[*].ip}",
+        ],
+        |o| o.split_whitespace().count() == 3,
+    );
+    let mut want: Vec<&str> = ips.split_whitespace().collect();
+    let mut got: Vec<&str> = endpoints.split_whitespace().collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+
+    // Scale.
+    c.ok(&["scale", "deploy/web", "-n", "demo", "--replicas=4"]);
+    c.ok(&[
+        "rollout",
+        "status",
+        "deploy/web",
+        "-n",
+        "demo",
+        "--timeout=90s",
+    ]);
+    assert_eq!(pods(&c, "demo", "app=web").len(), 4);
+
+    // A deleted pod is replaced.
+    let victim = pods(&c, "demo", "app=web")[0].clone();
+    c.ok(&["delete", "-n", "demo", &victim, "--wait=false"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = pods(&c, "demo", "app=web");
+        if now.len() == 4 && !now.contains(&victim) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "pod not replaced: {now:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // A new image rolls out within maxUnavailable.
+    rollout_watching_availability(
+        &c,
+        &[
+            "patch",
+            "deploy",
+            "web",
+            "-n",
+            "demo",
+            "--type",
+            "json",
+            "-p",
+            r#"[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"nginx:1.28"}]"#,
+        ],
+    );
+    let history = c.ok(&["rollout", "history", "deploy/web", "-n", "demo"]);
+    assert!(history.contains('1') && history.contains('2'), "{history}");
+    let rses = c.ok(&["get", "rs", "-n", "demo", "--no-headers"]);
+    assert_eq!(rses.lines().count(), 2, "{rses}");
+
+    // Undo restores the previous image.
+    c.ok(&["rollout", "undo", "deploy/web", "-n", "demo"]);
+    c.ok(&[
+        "rollout",
+        "status",
+        "deploy/web",
+        "-n",
+        "demo",
+        "--timeout=90s",
+    ]);
+    let image = c.ok(&[
+        "get",
+        "deploy",
+        "web",
+        "-n",
+        "demo",
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].image}",
+    ]);
+    assert_eq!(image, "nginx:1.27");
+    let revision = c.ok(&[
+        "get",
+        "deploy",
+        "web",
+        "-n",
+        "demo",
+        "-o",
+        "jsonpath={.metadata.annotations.deployment\\.kubernetes\\.io/revision}",
+    ]);
+    assert_eq!(revision, "3");
+
+    // Orphan: the ReplicaSets and pods stay.
+    c.ok(&["delete", "deploy", "web", "-n", "demo", "--cascade=orphan"]);
+    let kept = c.ok(&["get", "rs", "-n", "demo", "--no-headers"]);
+    assert_eq!(kept.lines().count(), 2, "{kept}");
+    assert_eq!(pods(&c, "demo", "app=web").len(), 4);
+    let owners = c.eventually(
+        &[
+            "get",
+            "rs",
+            "-n",
+            "demo",
+            "-o",
+            "jsonpath={.items[*].metadata.ownerReferences}",
+        ],
+        str::is_empty,
+    );
+    assert!(
+        owners.is_empty(),
+        "orphaned ReplicaSets lose their owner: {owners}"
+    );
+
+    // Foreground: kubectl waits until the dependents are gone.
+    c.ok(&[
+        "create",
+        "deployment",
+        "fg",
+        "-n",
+        "demo",
+        "--image=nginx",
+        "--replicas=2",
+    ]);
+    c.ok(&[
+        "rollout",
+        "status",
+        "deploy/fg",
+        "-n",
+        "demo",
+        "--timeout=90s",
+    ]);
+    c.ok(&[
+        "delete",
+        "deploy",
+        "fg",
+        "-n",
+        "demo",
+        "--cascade=foreground",
+        "--timeout=60s",
+    ]);
+    assert!(
+        pods(&c, "demo", "app=fg").is_empty(),
+        "foreground deletion left pods"
+    );
+
+    // Deleting the namespace removes everything in it, then the namespace.
+    let started = Instant::now();
+    c.ok(&["delete", "namespace", "demo", "--timeout=90s"]);
+    let (code, out, _) = c.kubectl(&[
+        "get",
+        "namespace",
+        "demo",
+        "--ignore-not-found",
+        "-o",
+        "name",
+    ]);
+    assert!(code == 0 && out.is_empty(), "namespace still there: {out}");
+    assert!(started.elapsed() < Duration::from_secs(90));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployment_lifecycle_on_embedded_store() {
+    deployment_lifecycle(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployment_lifecycle_on_etcd() {
+    deployment_lifecycle(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unschedulable_pods_are_explained_and_scheduled_when_nodes_fit() {
+    let c = UpCluster::start(2, false).await;
+    let pod = c.file(
+        "huge.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: huge\nspec:\n  containers:\n  - name: c\n    image: nginx\n    resources:\n      requests:\n        cpu: \"30\"\n",
+    );
+    // Each 32-CPU node gets an 8-CPU filler: 24 free, 30 wanted.
+    for node in 0..2 {
+        let filler = c.file(
+            &format!("filler-{node}.yaml"),
+            &format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: filler-{node}\nspec:\n  nodeSelector:\n    kubernetes.io/hostname: bosun-node-{node}\n  containers:\n  - name: c\n    image: nginx\n    resources:\n      requests:\n        cpu: \"8\"\n"),
+        );
+        c.ok(&["apply", "-f", &filler]);
+        c.eventually(
+            &["get", "pod", &format!("filler-{node}"), "--no-headers"],
+            |o| o.contains("Running"),
+        );
+    }
+    c.ok(&["apply", "-f", &pod]);
+    let described = c.eventually(&["describe", "pod", "huge"], |o| {
+        o.contains("FailedScheduling")
+    });
+    assert!(
+        described.contains("0/2 nodes are available: 2 Insufficient cpu."),
+        "{described}"
+    );
+    assert_eq!(
+        c.ok(&["get", "pod", "huge", "-o", "jsonpath={.status.phase}"]),
+        "Pending"
+    );
+    // Freeing room (a pod deleted) schedules it without waiting for a timer.
+    c.ok(&["delete", "pod", "filler-1", "--wait=true"]);
+    let running = c.eventually(&["get", "pod", "huge", "--no-headers"], |o| {
+        o.contains("Running")
+    });
+    assert!(
+        running.contains("Running"),
+        "{running}\n{}",
+        c.log("scheduler")
+    );
+}
