@@ -328,3 +328,102 @@ async fn unschedulable_pods_are_explained_and_scheduled_when_nodes_fit() {
         c.log("scheduler")
     );
 }
+
+/// Kills (`SIGKILL`) the cluster's controller-manager and starts it again
+/// with the same arguments; the new process is killed on drop.
+struct Restarted(std::process::Child);
+
+impl Drop for Restarted {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn kill_and_restart_controller_manager(c: &UpCluster) -> Restarted {
+    let record = bosun_cli::Cluster::load(&c.dir().join("data"))
+        .expect("cluster record")
+        .expect("cluster record present");
+    let cm = record
+        .components
+        .iter()
+        .find(|r| r.kind == bosun_cli::ComponentKind::ControllerManager)
+        .expect("controller-manager running");
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &cm.pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let log = std::fs::File::create(c.dir().join("controller-manager-restarted.log")).expect("log");
+    Restarted(
+        std::process::Command::new(&cm.binary)
+            .args(&cm.args)
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("restart controller-manager"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_controller_manager_mid_rollout_duplicates_and_orphans_nothing() {
+    let c = UpCluster::start(3, false).await;
+    c.ok(&[
+        "create",
+        "deployment",
+        "web",
+        "--image=nginx:1",
+        "--replicas=30",
+    ]);
+    c.ok(&["rollout", "status", "deploy/web", "--timeout=90s"]);
+    c.ok(&[
+        "patch",
+        "deploy",
+        "web",
+        "--type",
+        "json",
+        "-p",
+        r#"[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"nginx:2"}]"#,
+    ]);
+    std::thread::sleep(Duration::from_millis(300));
+    let _restarted = kill_and_restart_controller_manager(&c);
+    c.ok(&["rollout", "status", "deploy/web", "--timeout=120s"]);
+    let settled = c.eventually(&["get", "pods", "-l", "app=web", "--no-headers"], |o| {
+        o.lines().count() == 30 && o.lines().all(|l| l.contains("Running"))
+    });
+    assert_eq!(settled.lines().count(), 30, "{settled}");
+    let live = pods(&c, "default", "app=web");
+    assert_eq!(live.len(), 30, "{live:?}");
+    // Every pod is owned by an existing ReplicaSet of the new template.
+    let rs = c.ok(&["get", "rs", "-l", "app=web", "-o", "json"]);
+    let rs: serde_json::Value = serde_json::from_str(&rs).expect("json");
+    let current: Vec<(&str, i64)> = rs["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|r| {
+            (
+                r["metadata"]["uid"].as_str().unwrap_or(""),
+                r["spec"]["replicas"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    assert_eq!(current.len(), 2, "{current:?}");
+    assert_eq!(
+        current.iter().map(|(_, n)| n).sum::<i64>(),
+        30,
+        "{current:?}"
+    );
+    let list: serde_json::Value =
+        serde_json::from_str(&c.ok(&["get", "pods", "-l", "app=web", "-o", "json"])).expect("json");
+    for pod in list["items"].as_array().expect("items") {
+        let owner = pod["metadata"]["ownerReferences"][0]["uid"]
+            .as_str()
+            .unwrap_or("");
+        assert!(
+            current.iter().any(|(uid, _)| *uid == owner),
+            "orphan or stray pod: {pod}"
+        );
+    }
+}

@@ -19,6 +19,9 @@ pub enum ClientError {
     /// The client could not be built from the configuration.
     #[error("building the API client: {0}")]
     Client(#[from] kube::Error),
+    /// The request counter could not be registered.
+    #[error("registering client metrics: {0}")]
+    Metrics(String),
 }
 
 /// A client for the cluster in `kubeconfig` (its current context), or for
@@ -27,6 +30,38 @@ pub enum ClientError {
 pub async fn client_from_kubeconfig(
     kubeconfig: Option<&Path>,
 ) -> Result<kube::Client, ClientError> {
+    Ok(kube::Client::try_from(config(kubeconfig).await?)?)
+}
+
+/// Like [`client_from_kubeconfig`], counting every request it sends in
+/// `rest_client_requests_total{method}` (client-go's metric) of `registry`.
+pub async fn counting_client(
+    kubeconfig: Option<&Path>,
+    registry: &prometheus::Registry,
+) -> Result<kube::Client, ClientError> {
+    let requests = prometheus::IntCounterVec::new(
+        prometheus::Opts::new(
+            "rest_client_requests_total",
+            "Number of HTTP requests, partitioned by method.",
+        ),
+        &["method"],
+    )
+    .map_err(|e| ClientError::Metrics(e.to_string()))?;
+    registry
+        .register(Box::new(requests.clone()))
+        .map_err(|e| ClientError::Metrics(e.to_string()))?;
+    let count =
+        tower::util::MapRequestLayer::new(move |request: http::Request<kube::client::Body>| {
+            requests
+                .with_label_values(&[request.method().as_str()])
+                .inc();
+            request
+        });
+    let builder = kube::client::ClientBuilder::try_from(config(kubeconfig).await?)?;
+    Ok(builder.with_layer(&count).build())
+}
+
+async fn config(kubeconfig: Option<&Path>) -> Result<kube::Config, ClientError> {
     let config = match kubeconfig {
         Some(path) => {
             let wrap = |source| ClientError::Kubeconfig {
@@ -40,5 +75,5 @@ pub async fn client_from_kubeconfig(
         }
         None => kube::Config::infer().await?,
     };
-    Ok(kube::Client::try_from(config)?)
+    Ok(config)
 }

@@ -91,7 +91,6 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     let algorithm = core_config(&config)?;
-    let client = bosun_runtime::client_from_kubeconfig(config.kubeconfig.as_deref()).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = move || {
         let mut rx = stop_rx.clone();
@@ -100,6 +99,7 @@ pub async fn run(
         }
     };
     let registry = prometheus::Registry::new();
+    let client = bosun_runtime::counting_client(config.kubeconfig.as_deref(), &registry).await?;
     let metrics = metrics::Metrics::new(&registry)?;
     let health = Health::new(registry);
     let (addr, health_task) =

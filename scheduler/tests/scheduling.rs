@@ -309,3 +309,87 @@ async fn a_high_priority_pod_preempts_a_low_priority_one() {
     ]);
     assert!(!out.trim().is_empty(), "a Preempted event is recorded");
 }
+
+/// A plain HTTP/1.1 GET; returns the whole response.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    response
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_lease_holder_schedules_and_metrics_are_served() {
+    let Some(server) = Apiserver::start().await else {
+        return;
+    };
+    let client = server.client().await;
+    let mut ports = Vec::new();
+    let mut stops = Vec::new();
+    for _ in 0..2 {
+        let port = free_port();
+        ports.push(port);
+        let mut config = bosun_scheduler::Config::new(Some(server.kubeconfig.clone()));
+        config.leader_elect = true;
+        config.healthz_bind_address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = bosun_scheduler::run(config, async {
+                let _ = stopped.await;
+            })
+            .await;
+        });
+        stops.push(stop);
+    }
+    let mut config = bosun_node_sim::Config::new(Some(server.kubeconfig.clone()), 2);
+    config.heartbeat = Duration::from_millis(500);
+    let _sim = Simulator::start(config).await.expect("simulator");
+    let c = Cluster {
+        server,
+        client: client.clone(),
+        sims: Vec::new(),
+        _stop: oneshot::channel().0,
+    };
+    c.create_pod(pod("led", "100m", json!({}))).await;
+    c.wait_pod("led", "bound", |p| node_of(p).is_some()).await;
+    let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
+        Api::namespaced(client.clone(), "kube-system");
+    let lease = leases.get("kube-scheduler").await.expect("lease");
+    let holder = lease
+        .spec
+        .and_then(|s| s.holder_identity)
+        .unwrap_or_default();
+    assert!(!holder.is_empty());
+    // Exactly one of the two is ready (the leader); both are live.
+    let mut ready = 0;
+    let mut metrics = String::new();
+    for port in &ports {
+        let get = |path: &str| http_get(*port, path);
+        assert!(get("/livez").starts_with("HTTP/1.1 200"));
+        if get("/readyz").starts_with("HTTP/1.1 200") {
+            ready += 1;
+            metrics = get("/metrics");
+        }
+    }
+    assert_eq!(ready, 1, "one leader");
+    assert!(
+        metrics.contains("scheduler_schedule_attempts_total{profile=\"default-scheduler\",result=\"scheduled\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("scheduler_pending_pods"), "{metrics}");
+    drop(stops);
+}
