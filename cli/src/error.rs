@@ -51,6 +51,9 @@ pub enum Error {
         /// The end of that log from this start on.
         tail: String,
     },
+    /// `bosun node` for a node the cluster's simulator does not run.
+    #[error("{0}")]
+    Node(String),
     /// A file-system operation failed.
     #[error("{}: {source}", path.display())]
     Io {

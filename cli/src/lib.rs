@@ -16,6 +16,7 @@ mod down;
 mod error;
 pub mod health;
 pub mod kubeconfig;
+mod node;
 mod opts;
 pub mod paths;
 pub mod process;
@@ -26,7 +27,10 @@ mod up;
 pub use cluster::{COMPONENTS, Cluster, ComponentKind, ComponentRecord};
 pub use down::{Down, down};
 pub use error::{Error, Result};
-pub use opts::{Cli, ClusterRef, Command, DownOpts, StatusOpts, UpOpts};
+pub use node::node;
+pub use opts::{
+    Cli, ClusterRef, Command, DownOpts, NodeAction, NodeOpts, NodeTarget, StatusOpts, UpOpts,
+};
 pub use status::{ComponentStatus, Status, status};
 pub use up::up;
 
@@ -44,6 +48,10 @@ pub async fn run(cli: Cli) -> Result<bool> {
             }
         }
         Command::Down(opts) => down(&opts).await.map(|_| true),
+        Command::Node(opts) => {
+            println!("{}", node::node(&opts)?);
+            Ok(true)
+        }
         Command::Status(opts) => {
             let status = status(&opts).await?;
             print!("{status}");

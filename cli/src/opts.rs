@@ -33,6 +33,8 @@ pub enum Command {
     Down(DownOpts),
     /// Show a cluster's components, their processes and health.
     Status(StatusOpts),
+    /// Stop or restart a simulated node (its heartbeats and pods freeze).
+    Node(NodeOpts),
 }
 
 /// Which cluster a command is about; the same in `up`, `down` and `status`.
@@ -104,6 +106,24 @@ pub struct UpOpts {
     /// Print no progress, only errors.
     #[arg(long, short)]
     pub quiet: bool,
+    /// An extra flag for the controller-manager (repeatable), e.g.
+    /// `--controller-manager-arg=--node-monitor-grace-period=10s`.
+    #[arg(
+        long = "controller-manager-arg",
+        value_name = "FLAG",
+        allow_hyphen_values = true
+    )]
+    #[serde(default)]
+    pub controller_manager_args: Vec<String>,
+    /// An extra flag for the scheduler (repeatable), e.g.
+    /// `--scheduler-arg=--config=sched.yaml`.
+    #[arg(
+        long = "scheduler-arg",
+        value_name = "FLAG",
+        allow_hyphen_values = true
+    )]
+    #[serde(default)]
+    pub scheduler_args: Vec<String>,
 }
 
 impl Default for UpOpts {
@@ -117,6 +137,8 @@ impl Default for UpOpts {
             timeout: DEFAULT_TIMEOUT_SECS,
             bin_dir: None,
             quiet: false,
+            controller_manager_args: Vec::new(),
+            scheduler_args: Vec::new(),
         }
     }
 }
@@ -138,6 +160,33 @@ pub struct DownOpts {
 /// Options of `bosun status`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
 pub struct StatusOpts {
+    /// Which cluster.
+    #[command(flatten)]
+    pub cluster: ClusterRef,
+}
+
+/// `bosun node stop|start NAME`.
+#[derive(Debug, Clone, Args)]
+pub struct NodeOpts {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: NodeAction,
+}
+
+/// What `bosun node` does to a simulated node.
+#[derive(Debug, Clone, Subcommand)]
+pub enum NodeAction {
+    /// Stop the node: no more heartbeats or pod updates, as if its kubelet died.
+    Stop(NodeTarget),
+    /// Start a stopped node again.
+    Start(NodeTarget),
+}
+
+/// One node of one cluster.
+#[derive(Debug, Clone, Args)]
+pub struct NodeTarget {
+    /// The node's name, e.g. `bosun-node-0`.
+    pub node: String,
     /// Which cluster.
     #[command(flatten)]
     pub cluster: ClusterRef,

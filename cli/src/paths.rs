@@ -98,6 +98,11 @@ impl Layout {
         self.root.join("logs")
     }
 
+    /// The node simulator's `--control-dir` (stop files of stopped nodes).
+    pub fn node_control(&self) -> PathBuf {
+        self.root.join("nodes")
+    }
+
     /// The log file of `component`.
     pub fn log(&self, component: &str) -> PathBuf {
         self.logs().join(format!("{component}.log"))

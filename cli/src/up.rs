@@ -336,7 +336,12 @@ async fn start(
         let mut args = vec!["--kubeconfig".to_owned(), admin_arg.clone()];
         match kind {
             ComponentKind::NodeSim => {
-                args.extend(["--nodes".to_owned(), opts.nodes.to_string()]);
+                args.extend([
+                    "--nodes".to_owned(),
+                    opts.nodes.to_string(),
+                    "--control-dir".to_owned(),
+                    layout.node_control().display().to_string(),
+                ]);
             }
             // Several clusters may run side by side: health endpoints on
             // any free port rather than upstream's fixed ones.
@@ -345,6 +350,11 @@ async fn start(
                     "--healthz-bind-address".to_owned(),
                     "127.0.0.1:0".to_owned(),
                 ]);
+                args.extend(if kind == ComponentKind::Scheduler {
+                    opts.scheduler_args.iter().cloned()
+                } else {
+                    opts.controller_manager_args.iter().cloned()
+                });
             }
             ComponentKind::Apiserver => {}
         }

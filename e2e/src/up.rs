@@ -21,6 +21,11 @@ impl UpCluster {
     /// `bosun up` with `nodes` simulated nodes, on the embedded store or
     /// (with `etcd`) on a real etcd started for the test.
     pub async fn start(nodes: u32, etcd: bool) -> Self {
+        Self::start_with(nodes, etcd, &[]).await
+    }
+
+    /// [`UpCluster::start`] with extra controller-manager flags.
+    pub async fn start_with(nodes: u32, etcd: bool, controller_manager_args: &[&str]) -> Self {
         crate::binary("bosun");
         let etcd = match etcd {
             true => Some(EtcdProcess::start().await.expect("start etcd")),
@@ -47,6 +52,10 @@ impl UpCluster {
                 .as_ref()
                 .map(|e| vec![e.endpoint.clone()])
                 .unwrap_or_default(),
+            controller_manager_args: controller_manager_args
+                .iter()
+                .map(|a| (*a).to_owned())
+                .collect(),
             ..UpOpts::default()
         };
         up(&opts).await.expect("bosun up");
@@ -104,6 +113,20 @@ impl UpCluster {
         let path = self.dir.path().join(name);
         std::fs::write(&path, contents).expect("write file");
         path.display().to_string()
+    }
+
+    /// `bosun node stop|start NODE` for this cluster.
+    pub fn node(&self, stop: bool, node: &str) {
+        let target = bosun_cli::NodeTarget {
+            node: node.to_owned(),
+            cluster: self.opts.cluster.clone(),
+        };
+        let action = if stop {
+            bosun_cli::NodeAction::Stop(target)
+        } else {
+            bosun_cli::NodeAction::Start(target)
+        };
+        bosun_cli::node(&bosun_cli::NodeOpts { action }).expect("bosun node");
     }
 
     /// The end of a component's log (`apiserver`, `scheduler`, ...).
