@@ -1,5 +1,6 @@
-//! What the server ensures exists at start: the system namespaces and the
-//! `kubernetes` Service (with its Endpoints) in `default`.
+//! What the server ensures exists at start: the system namespaces, the
+//! default StorageClass `standard` and the `kubernetes` Service (with its
+//! Endpoints) in `default`.
 
 use crate::registry::Registry;
 use crate::registry::options::WriteOptions;
@@ -15,6 +16,42 @@ pub const SYSTEM_NAMESPACES: &[&str] =
 fn resource(plural: &str) -> Result<&'static bosun_types::resources::ResourceInfo, ApiError> {
     find_by_plural("", "v1", plural)
         .ok_or_else(|| ApiError::internal(format!("no {plural} in the resource table")))
+}
+
+/// The default StorageClass, as kind ships it: `standard`, served by the
+/// `rancher.io/local-path` provisioner (which the controller-manager's
+/// `persistentvolume-binder` simulates), binding once the first consumer
+/// is scheduled, deleting volumes with their claims.
+pub const DEFAULT_STORAGE_CLASS: &str = "standard";
+
+/// Creates the default StorageClass when no class of that name exists;
+/// one that exists (changed by a user or not) is left alone.
+async fn ensure_default_storage_class(
+    registry: &Registry,
+    options: &WriteOptions,
+) -> Result<(), ApiError> {
+    let classes = find_by_plural("storage.k8s.io", "v1", "storageclasses")
+        .ok_or_else(|| ApiError::internal("no storageclasses in the resource table"))?;
+    let class = json!({
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {
+            "name": DEFAULT_STORAGE_CLASS,
+            "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+        },
+        "provisioner": "rancher.io/local-path",
+        "reclaimPolicy": "Delete",
+        "volumeBindingMode": "WaitForFirstConsumer",
+    });
+    match registry.create(classes, None, class, options).await {
+        Ok(_) => tracing::info!(
+            class = DEFAULT_STORAGE_CLASS,
+            "created default StorageClass"
+        ),
+        Err(e) if e.code == 409 => {}
+        Err(e) => return Err(e),
+    }
+    Ok(())
 }
 
 /// Creates whatever is missing; existing objects are left as they are.
@@ -33,6 +70,7 @@ pub async fn ensure(
             Err(e) => return Err(e),
         }
     }
+    ensure_default_storage_class(registry, &options).await?;
     let service = json!({
         "apiVersion": "v1",
         "kind": "Service",

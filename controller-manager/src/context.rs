@@ -15,6 +15,10 @@ pub struct Shared {
     pub metrics: Metrics,
     /// Reconciles of one kind at once, per controller.
     pub concurrency: u16,
+    /// The clock time-driven controllers read (injectable for tests).
+    pub clock: crate::clock::Clock,
+    /// First delay before the Job controller replaces a failed pod.
+    pub job_pod_failure_backoff: Duration,
 }
 
 /// Why a reconcile failed; every variant is retried with backoff.

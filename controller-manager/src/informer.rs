@@ -23,6 +23,8 @@ where
 {
     store: Store<K>,
     subscribers: Mutex<Vec<mpsc::UnboundedSender<Arc<K>>>>,
+    /// Set once the first full list is in the cache (see [`Informer::ready`]).
+    ready: tokio::sync::watch::Sender<bool>,
 }
 
 impl<K> Informer<K>
@@ -35,6 +37,7 @@ where
         let informer = Arc::new(Self {
             store,
             subscribers: Mutex::new(Vec::new()),
+            ready: tokio::sync::watch::channel(false).0,
         });
         let weak = Arc::downgrade(&informer);
         tokio::spawn(async move {
@@ -44,6 +47,9 @@ where
                 let Some(informer) = weak.upgrade() else {
                     return;
                 };
+                if matches!(event, Ok(Event::InitDone)) {
+                    informer.ready.send_replace(true);
+                }
                 let object = match event {
                     Ok(Event::Apply(o) | Event::InitApply(o) | Event::Delete(o)) => Arc::new(o),
                     Ok(Event::Init | Event::InitDone) => continue,
@@ -65,6 +71,14 @@ where
     /// The cache.
     pub fn store(&self) -> Store<K> {
         self.store.clone()
+    }
+
+    /// Completes once the cache holds a full list. Safe for any number of
+    /// concurrent waiters, unlike `Store::wait_until_ready`, whose future
+    /// only wakes the task that polled it last (the others wait forever).
+    pub async fn ready(&self) {
+        let mut rx = self.ready.subscribe();
+        let _ = rx.wait_for(|ready| *ready).await;
     }
 
     /// Every object changed or deleted from now on.

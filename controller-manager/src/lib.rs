@@ -8,11 +8,14 @@
 //! `--leader-elect`, controllers start only once this process holds the
 //! Lease `kube-system/kube-controller-manager`.
 
+pub mod batch;
+pub mod clock;
 pub mod config;
 pub mod context;
 pub mod controllers;
 pub mod informer;
 pub mod metrics;
+pub mod storage;
 pub mod workload;
 
 pub use config::Config;
@@ -61,10 +64,10 @@ pub async fn run(
             config::ALL
         )));
     }
-    let client = bosun_runtime::client_from_kubeconfig(config.kubeconfig.as_deref()).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop = context::Stop(stop_rx);
     let registry = prometheus::Registry::new();
+    let client = bosun_runtime::counting_client(config.kubeconfig.as_deref(), &registry).await?;
     let metrics = metrics::Metrics::new(&registry)?;
     let health = Health::new(registry);
     let (addr, health_task) =
@@ -111,6 +114,10 @@ pub async fn run(
         ),
         metrics,
         concurrency: config.concurrent_syncs,
+        clock: config.clock.clone(),
+        job_pod_failure_backoff: std::time::Duration::from_millis(
+            config.job_pod_failure_backoff_ms,
+        ),
     };
     let informers = Informers {
         pods: informer::Informer::start(
@@ -121,6 +128,22 @@ pub async fn run(
             kube::Api::all(shared.client.clone()),
             kube::runtime::watcher::Config::default(),
         ),
+        jobs: informer::Informer::start(
+            kube::Api::all(shared.client.clone()),
+            kube::runtime::watcher::Config::default(),
+        ),
+        nodes: informer::Informer::start(
+            kube::Api::all(shared.client.clone()),
+            kube::runtime::watcher::Config::default(),
+        ),
+        persistent_volume_claims: informer::Informer::start(
+            kube::Api::all(shared.client.clone()),
+            kube::runtime::watcher::Config::default(),
+        ),
+        controller_revisions: informer::Informer::start(
+            kube::Api::all(shared.client.clone()),
+            kube::runtime::watcher::Config::default(),
+        ),
     };
     let mut tasks = tokio::task::JoinSet::new();
     for (name, start) in controllers() {
@@ -128,6 +151,23 @@ pub async fn run(
             tracing::info!(controller = name, "starting controller");
             tasks.spawn(start(shared.clone(), stop.clone(), &informers));
         }
+    }
+    // The one controller with flags of its own.
+    if config.enabled(controllers::node_lifecycle::NAME) {
+        tracing::info!(
+            controller = controllers::node_lifecycle::NAME,
+            "starting controller"
+        );
+        tasks.spawn(controllers::node_lifecycle::run(
+            shared.clone(),
+            stop.clone(),
+            informers.nodes.clone(),
+            informers.pods.clone(),
+            controllers::node_lifecycle::Timing {
+                grace: config.node_monitor_grace_period,
+                period: config.node_monitor_period,
+            },
+        ));
     }
     health.set_ready(true);
 
@@ -158,6 +198,16 @@ pub struct Informers {
     pub pods: std::sync::Arc<informer::Informer<k8s_openapi::api::core::v1::Pod>>,
     /// Every ReplicaSet.
     pub replica_sets: std::sync::Arc<informer::Informer<k8s_openapi::api::apps::v1::ReplicaSet>>,
+    /// Every Job.
+    pub jobs: std::sync::Arc<informer::Informer<k8s_openapi::api::batch::v1::Job>>,
+    /// Every node.
+    pub nodes: std::sync::Arc<informer::Informer<k8s_openapi::api::core::v1::Node>>,
+    /// Every PersistentVolumeClaim.
+    pub persistent_volume_claims:
+        std::sync::Arc<informer::Informer<k8s_openapi::api::core::v1::PersistentVolumeClaim>>,
+    /// Every ControllerRevision.
+    pub controller_revisions:
+        std::sync::Arc<informer::Informer<k8s_openapi::api::apps::v1::ControllerRevision>>,
 }
 
 type Start = fn(Shared, context::Stop, &Informers) -> BoxFuture<'static, ()>;
@@ -170,6 +220,9 @@ fn controllers() -> Vec<(&'static str, Start)> {
         }),
         (controllers::deployment::NAME, |s, stop, i| {
             controllers::deployment::run(s, stop, i.pods.clone(), i.replica_sets.clone()).boxed()
+        }),
+        (controllers::pod_gc::NAME, |s, stop, i| {
+            controllers::pod_gc::run(s, stop, i.nodes.clone(), i.pods.clone()).boxed()
         }),
         (controllers::serviceaccount::NAME, |s, stop, _| {
             controllers::serviceaccount::run(s, stop).boxed()
@@ -185,6 +238,45 @@ fn controllers() -> Vec<(&'static str, Start)> {
         }),
         (controllers::endpoints::SLICES, |s, stop, i| {
             controllers::endpoints::run(s, stop, i.pods.clone(), true).boxed()
+        }),
+        (controllers::job::NAME, |s, stop, i| {
+            controllers::job::run(s, stop, i.pods.clone(), i.jobs.clone()).boxed()
+        }),
+        (controllers::cronjob::NAME, |s, stop, i| {
+            controllers::cronjob::run(s, stop, i.jobs.clone()).boxed()
+        }),
+        (controllers::ttl_after_finished::NAME, |s, stop, i| {
+            controllers::ttl_after_finished::run(s, stop, i.jobs.clone()).boxed()
+        }),
+        (controllers::daemonset::NAME, |s, stop, i| {
+            controllers::daemonset::run(
+                s,
+                stop,
+                i.pods.clone(),
+                i.nodes.clone(),
+                i.controller_revisions.clone(),
+            )
+            .boxed()
+        }),
+        (controllers::statefulset::NAME, |s, stop, i| {
+            controllers::statefulset::run(
+                s,
+                stop,
+                i.pods.clone(),
+                i.persistent_volume_claims.clone(),
+                i.controller_revisions.clone(),
+            )
+            .boxed()
+        }),
+        (controllers::persistent_volume::NAME, |s, stop, i| {
+            controllers::persistent_volume::run(
+                s,
+                stop,
+                i.pods.clone(),
+                i.nodes.clone(),
+                i.persistent_volume_claims.clone(),
+            )
+            .boxed()
         }),
     ]
 }

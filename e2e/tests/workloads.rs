@@ -427,3 +427,103 @@ async fn killing_the_controller_manager_mid_rollout_duplicates_and_orphans_nothi
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_node_is_tainted_and_its_pods_move_elsewhere() {
+    let c = UpCluster::start_with(
+        3,
+        false,
+        &["--node-monitor-grace-period=3s", "--node-monitor-period=1s"],
+    )
+    .await;
+    let manifest = c.file(
+        "web.yaml",
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 6
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      tolerations:
+      - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 2}
+      containers:
+      - {name: c, image: nginx}
+",
+    );
+    c.ok(&["apply", "-f", &manifest]);
+    c.ok(&["rollout", "status", "deploy/web", "--timeout=90s"]);
+    c.node(true, "bosun-node-0");
+    let node = c.eventually(&["get", "node", "bosun-node-0", "--no-headers"], |o| {
+        o.contains("NotReady")
+    });
+    assert!(node.contains("NotReady"), "{node}");
+    let taints = c.eventually(
+        &[
+            "get",
+            "node",
+            "bosun-node-0",
+            "-o",
+            "jsonpath={.spec.taints[*].key}",
+        ],
+        |o| o.contains("node.kubernetes.io/unreachable"),
+    );
+    assert!(
+        taints.contains("node.kubernetes.io/unreachable"),
+        "{taints}"
+    );
+    let reason = c.ok(&[
+        "get",
+        "node",
+        "bosun-node-0",
+        "-o",
+        "jsonpath={.status.conditions[?(@.type==\"Ready\")].reason}",
+    ]);
+    assert_eq!(reason, "NodeStatusUnknown");
+    // The pods that were there are evicted and replaced on the other nodes.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let list: serde_json::Value =
+            serde_json::from_str(&c.ok(&["get", "pods", "-l", "app=web", "-o", "json"]))
+                .expect("json");
+        let live: Vec<&serde_json::Value> = list["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+            .collect();
+        let elsewhere = live
+            .iter()
+            .filter(|p| {
+                p["spec"]["nodeName"] != "bosun-node-0" && p["status"]["phase"] == "Running"
+            })
+            .count();
+        if live.len() == 6 && elsewhere == 6 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "pods not moved: {live:?}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    // Back up: Ready again and untainted.
+    c.node(false, "bosun-node-0");
+    let back = c.eventually(&["get", "node", "bosun-node-0", "--no-headers"], |o| {
+        o.split_whitespace().nth(1) == Some("Ready")
+    });
+    assert_eq!(back.split_whitespace().nth(1), Some("Ready"), "{back}");
+    let taints = c.eventually(
+        &[
+            "get",
+            "node",
+            "bosun-node-0",
+            "-o",
+            "jsonpath={.spec.taints}",
+        ],
+        |o| !o.contains("unreachable"),
+    );
+    assert!(!taints.contains("unreachable"), "{taints}");
+}

@@ -55,6 +55,9 @@ pub async fn run(
     pods: Arc<crate::informer::Informer<Pod>>,
     rses: Arc<crate::informer::Informer<ReplicaSet>>,
 ) {
+    // Caches first (safe with many waiters, unlike Store::wait_until_ready).
+    pods.ready().await;
+    rses.ready().await;
     let client = shared.client.clone();
     let controller = Controller::new(Api::<Deployment>::all(client), watcher::Config::default());
     let deployments = controller.store();

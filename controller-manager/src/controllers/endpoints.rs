@@ -40,6 +40,8 @@ struct Ctx {
 
 /// Runs the Endpoints (`slices` false) or EndpointSlice controller.
 pub async fn run(shared: Shared, stop: Stop, pods: Arc<Informer<Pod>>, slices: bool) {
+    // Caches first (safe with many waiters, unlike Store::wait_until_ready).
+    pods.ready().await;
     let client = shared.client.clone();
     let controller = Controller::new(Api::<Service>::all(client), watcher::Config::default());
     let services = controller.store();

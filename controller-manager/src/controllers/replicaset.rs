@@ -46,6 +46,8 @@ struct Ctx {
 
 /// Runs the controller until `stop`.
 pub async fn run(shared: Shared, stop: Stop, pods: Arc<Informer<Pod>>) {
+    // Caches first (safe with many waiters, unlike Store::wait_until_ready).
+    pods.ready().await;
     let client = shared.client.clone();
     let controller = Controller::new(Api::<ReplicaSet>::all(client), watcher::Config::default());
     let rses = controller.store();

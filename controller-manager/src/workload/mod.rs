@@ -24,6 +24,9 @@
 //! * Shared: [`events`] (event reasons and messages), [`error`].
 
 pub mod availability;
+pub mod controller_revision;
+pub mod daemonset_placement;
+pub mod daemonset_sync;
 pub mod deployment_sync;
 pub mod deployment_util;
 pub mod error;
@@ -40,6 +43,8 @@ pub mod replicaset_sync;
 pub mod rollback;
 pub mod rolling;
 pub mod scaling;
+pub mod statefulset_pods;
+pub mod statefulset_sync;
 pub mod status;
 pub mod template_hash;
 
