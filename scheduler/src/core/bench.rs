@@ -1,10 +1,10 @@
 //! In-process throughput check (ignored by default):
-//! `cargo test --release -- --ignored --nocapture bench`.
+//! `cargo test --release -p bosun-scheduler -- --ignored --nocapture --test-threads=1 bench`.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::config::Config;
 use super::rng::XorShiftRng;
@@ -12,22 +12,59 @@ use super::schedule::schedule;
 use super::snapshot::Snapshot;
 use super::test_util::{node_with_labels, pod};
 
+/// What the benchmark pods ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// No spreading at all.
+    Plain,
+    /// Every app has a Service: system default topology spreading applies.
+    Services,
+    /// Every pod carries `DoNotSchedule` on the zone (maxSkew 1) over one
+    /// shared selector.
+    ZoneDoNotSchedule,
+    /// As above plus `ScheduleAnyway` on the hostname.
+    ZoneAndHostname,
+}
+
 #[test]
 #[ignore = "benchmark; run in release mode with --ignored --nocapture"]
 fn bench_schedule_10k_pods_on_5k_nodes() {
-    run(false);
+    run(Mode::Plain);
 }
 
 #[test]
 #[ignore = "benchmark; run in release mode with --ignored --nocapture"]
 fn bench_schedule_10k_pods_on_5k_nodes_with_service_spreading() {
-    run(true);
+    run(Mode::Services);
 }
 
-fn run(services: bool) {
+#[test]
+#[ignore = "benchmark; run in release mode with --ignored --nocapture"]
+fn bench_schedule_10k_pods_on_5k_nodes_with_zone_spread_constraint() {
+    run(Mode::ZoneDoNotSchedule);
+}
+
+#[test]
+#[ignore = "benchmark; run in release mode with --ignored --nocapture"]
+fn bench_schedule_10k_pods_on_5k_nodes_with_zone_and_hostname_spread_constraints() {
+    run(Mode::ZoneAndHostname);
+}
+
+fn spread_constraints(mode: Mode) -> Value {
+    let zone = json!({"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+        "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": {"app": "spread"}}});
+    let host = json!({"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+        "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": {"app": "spread"}}});
+    match mode {
+        Mode::ZoneDoNotSchedule => json!([zone]),
+        Mode::ZoneAndHostname => json!([zone, host]),
+        Mode::Plain | Mode::Services => json!([]),
+    }
+}
+
+fn run(mode: Mode) {
     let mut s = Snapshot::new();
-    if services {
-        // Every app has a Service: system default topology spreading applies.
+    if mode == Mode::Services {
         for a in 0..50 {
             let app = format!("app{a}");
             s.set_service(
@@ -47,11 +84,17 @@ fn run(services: bool) {
         ))
         .expect("node");
     }
+    let constraints = spread_constraints(mode);
     let pods: Vec<_> = (0..10_000)
         .map(|i| {
+            let app = match mode {
+                Mode::ZoneDoNotSchedule | Mode::ZoneAndHostname => "spread".to_owned(),
+                Mode::Plain | Mode::Services => format!("app{}", i % 50),
+            };
             Arc::new(pod(json!({"metadata": {"name": format!("p{i}"), "uid": format!("p{i}"),
-                "namespace": "default", "labels": {"app": format!("app{}", i % 50)}},
-                "spec": {"containers": [{"name": "c", "resources": {"requests": {
+                "namespace": "default", "labels": {"app": app}},
+                "spec": {"topologySpreadConstraints": constraints,
+                    "containers": [{"name": "c", "resources": {"requests": {
                     "cpu": format!("{}m", 100 + (i % 7) * 50), "memory": format!("{}Mi", 128 + (i % 5) * 64)}}}]}})))
         })
         .collect();
@@ -66,7 +109,7 @@ fn run(services: bool) {
     }
     let elapsed = t0.elapsed();
     println!(
-        "scheduled {} pods onto {} nodes (service spreading: {services}) in {:.3}s: {:.0} pods/s",
+        "scheduled {} pods onto {} nodes ({mode:?}) in {:.3}s: {:.0} pods/s",
         pods.len(),
         s.num_nodes(),
         elapsed.as_secs_f64(),

@@ -254,7 +254,7 @@ impl<'a> CycleState<'a> {
                 dynamic
                     .spread
                     .as_ref()
-                    .and_then(|s| s.filter(self.pod, node))
+                    .and_then(|s| s.filter_at(self.pod, node, self.snapshot.position_of(node)))
             })
             .or_else(|| {
                 dynamic.affinity.as_ref().and_then(|s| {

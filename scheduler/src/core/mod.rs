@@ -3,6 +3,8 @@
 //!
 //! * [`snapshot`] / [`node_info`] / [`pod_info`]: the cluster view, updated
 //!   incrementally (add/assume/remove pods, upsert/remove nodes).
+//! * [`index`]: the snapshot's pod groups and node label columns, so that
+//!   spreading and pod affinity count without visiting every pod.
 //! * [`plugins`]: the default filter and score plugins, with upstream's
 //!   failure reasons.
 //! * [`schedule`](schedule::schedule): one scheduling cycle for one pod.
@@ -11,6 +13,7 @@
 
 pub mod config;
 pub mod framework;
+pub mod index;
 pub mod node_info;
 pub mod plugins;
 pub mod pod_info;
@@ -22,6 +25,8 @@ pub mod snapshot;
 
 #[cfg(test)]
 mod bench;
+#[cfg(test)]
+mod equivalence_tests;
 #[cfg(test)]
 mod test_util;
 

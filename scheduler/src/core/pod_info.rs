@@ -154,13 +154,22 @@ impl AffinityTerm {
 
     /// Whether `pod` is a subject of this term (namespace and labels).
     pub fn matches(&self, pod: &Pod, namespaces: &NamespaceLabels) -> bool {
-        let ns = pod_namespace(pod);
+        self.matches_labels(pod_namespace(pod), pod_labels(pod), namespaces)
+    }
+
+    /// Whether a pod in namespace `ns` with `labels` is a subject of this term.
+    pub fn matches_labels(
+        &self,
+        ns: &str,
+        labels: &BTreeMap<String, String>,
+        namespaces: &NamespaceLabels,
+    ) -> bool {
         let in_namespace = self.namespaces.iter().any(|n| n == ns)
             || (!self.namespace_selector.matches_nothing()
                 && self
                     .namespace_selector
                     .matches(namespace_labels(namespaces, ns)));
-        in_namespace && self.selector.matches(pod_labels(pod))
+        in_namespace && self.selector.matches(labels)
     }
 }
 

@@ -99,6 +99,8 @@ pub fn schedule(
     let len = candidates.len();
     let to_find = num_feasible_nodes_to_find(config.percentage_of_nodes_to_score, len);
     let mut feasible: Vec<&NodeInfo> = Vec::with_capacity(to_find.min(len));
+    // Rejected nodes are named only if the pod fits nowhere.
+    let mut rejected: Vec<(&NodeInfo, Status)> = Vec::new();
     if to_find > 0 {
         for i in 0..len {
             let node = &snapshot.nodes()[candidates[(start_index + i) % len]];
@@ -109,17 +111,21 @@ pub fn schedule(
                         break;
                     }
                 }
-                Some(status) => diagnosis
-                    .node_to_status
-                    .push((node.name().to_owned(), status)),
+                Some(status) => rejected.push((node, status)),
             }
         }
     }
-    let evaluated = feasible.len() + diagnosis.node_to_status.len();
+    let evaluated = feasible.len() + rejected.len();
     let next_start_index = (start_index + evaluated) % num_all;
 
     match feasible.len() {
-        0 => Err(fit_error(diagnosis, next_start_index)),
+        0 => {
+            diagnosis.node_to_status = rejected
+                .into_iter()
+                .map(|(node, status)| (node.name().to_owned(), status))
+                .collect();
+            Err(fit_error(diagnosis, next_start_index))
+        }
         1 => Ok(ScheduleResult {
             node_name: feasible[0].name().to_owned(),
             evaluated_nodes: evaluated,

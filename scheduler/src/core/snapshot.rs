@@ -6,17 +6,29 @@
 //! events arrive and as pods are assumed/forgotten, and lends it immutably to
 //! [`schedule`](super::schedule::schedule) and
 //! [`preempt`](super::preemption::preempt). Nothing is cloned per cycle.
+//!
+//! Alongside the nodes it maintains the [`index`](super::index) structures:
+//! placed pods grouped by (namespace, labels, terminating) with per-node
+//! counts, and per node-label-key columns of node values, so that
+//! PodTopologySpread and InterPodAffinity count matching pods per group
+//! rather than per pod.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, OnceLock};
-
-use std::hash::{Hash, Hasher};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use bosun_types::labels::{Operator, Selector};
 use k8s_openapi::api::core::v1::{Node, Pod};
 
+use super::index::{KeyColumn, PodGroup, PodGroups};
 use super::node_info::NodeInfo;
-use super::pod_info::{NamespaceLabels, PodInfo, node_labels, pod_key, pod_labels, pod_namespace};
+use super::pod_info::{
+    NamespaceLabels, PodFacts, PodInfo, node_labels, pod_key, pod_labels, pod_namespace,
+};
+
+/// A node storage index as the indexes store it.
+fn index_u32(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
 
 /// Why a snapshot mutation was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,41 +74,35 @@ fn zone_key(node: &Node) -> String {
     }
 }
 
+/// Where a placed pod is, and which [`PodGroup`] counts it.
+#[derive(Clone, Debug)]
+struct Placement {
+    node: String,
+    group: u32,
+}
+
+/// At most this many node label keys get a cached [`KeyColumn`].
+const MAX_CACHED_COLUMNS: usize = 64;
+
 /// Nodes and pods, indexed for scheduling.
 #[derive(Debug, Default)]
 pub struct Snapshot {
     nodes: Vec<NodeInfo>,
     by_name: HashMap<String, usize>,
     zones: Vec<String>,
-    pod_node: HashMap<String, String>,
+    pod_node: HashMap<String, Placement>,
     order: OnceLock<Vec<usize>>,
     namespace_labels: NamespaceLabels,
     services: HashMap<String, BTreeMap<String, BTreeMap<String, String>>>,
     controllers: HashMap<(ControllerKind, String, String), Selector>,
-    /// hash(label key, value) -> node name -> number of pods there carrying
-    /// that label. Lets counting plugins visit only nodes that can match.
-    label_index: HashMap<u64, HashMap<String, u32>>,
-}
-
-fn label_hash(key: &str, value: &str) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    key.hash(&mut h);
-    0xffu8.hash(&mut h);
-    value.hash(&mut h);
-    h.finish()
-}
-
-/// A requirement every pod matching `selector` satisfies by equality.
-fn exact_requirement(selector: &Selector) -> Option<(&str, &str)> {
-    selector
-        .requirements()
-        .iter()
-        .find_map(|r| match (r.operator(), r.values()) {
-            (Operator::Equals | Operator::DoubleEquals | Operator::In, [v]) => {
-                Some((r.key(), v.as_str()))
-            }
-            _ => None,
-        })
+    /// Placed pods grouped by namespace, labels and terminating state, with
+    /// per-node counts: counting plugins match a selector once per group.
+    groups: PodGroups,
+    /// Node label key -> value of every node, built on first use (by
+    /// topology spreading) and maintained on node changes afterwards.
+    columns: RwLock<HashMap<String, Arc<KeyColumn>>>,
+    pods_with_affinity: usize,
+    pods_with_required_anti_affinity: usize,
 }
 
 impl Clone for Snapshot {
@@ -110,7 +116,15 @@ impl Clone for Snapshot {
             namespace_labels: self.namespace_labels.clone(),
             services: self.services.clone(),
             controllers: self.controllers.clone(),
-            label_index: self.label_index.clone(),
+            groups: self.groups.clone(),
+            columns: RwLock::new(
+                self.columns
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone(),
+            ),
+            pods_with_affinity: self.pods_with_affinity,
+            pods_with_required_anti_affinity: self.pods_with_required_anti_affinity,
         }
     }
 }
@@ -162,9 +176,16 @@ impl Snapshot {
             .filter(|n| !n.is_empty())
             .ok_or(SnapshotError::UnnamedNode)?;
         let zone = zone_key(&node);
+        let columns = self
+            .columns
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
         match self.by_name.get(&name) {
             Some(&i) => {
                 self.nodes[i].set_node(node);
+                for col in columns.values_mut() {
+                    Arc::make_mut(col).update_node(i, &self.nodes[i]);
+                }
                 if self.zones[i] != zone {
                     self.zones[i] = zone;
                     self.order = OnceLock::new();
@@ -172,7 +193,11 @@ impl Snapshot {
             }
             None => {
                 self.by_name.insert(name, self.nodes.len());
-                self.nodes.push(NodeInfo::new(node));
+                let info = NodeInfo::new(node);
+                for col in columns.values_mut() {
+                    Arc::make_mut(col).push_node(&info);
+                }
+                self.nodes.push(info);
                 self.zones.push(zone);
                 self.order = OnceLock::new();
             }
@@ -183,14 +208,30 @@ impl Snapshot {
     /// Removes a node and forgets the pods on it.
     pub fn remove_node(&mut self, name: &str) -> Option<NodeInfo> {
         let i = self.by_name.remove(name)?;
+        let last = self.nodes.len() - 1;
         let removed = self.nodes.swap_remove(i);
         self.zones.swap_remove(i);
+        for p in removed.pods() {
+            if let Some(placed) = self.pod_node.remove(&p.facts.key) {
+                self.unindex_pod(&p.facts, placed.group, i);
+            }
+        }
         if let Some(moved) = self.nodes.get(i) {
             self.by_name.insert(moved.name().to_owned(), i);
+            // The last node now lives at `i`: its groups follow it.
+            for p in moved.pods() {
+                if let Some(placed) = self.pod_node.get(&p.facts.key) {
+                    self.groups
+                        .move_node(placed.group, index_u32(last), index_u32(i));
+                }
+            }
         }
-        for p in removed.pods() {
-            self.pod_node.remove(&p.facts.key);
-            self.index_pod(name, p, -1);
+        let columns = self
+            .columns
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        for col in columns.values_mut() {
+            Arc::make_mut(col).swap_remove_node(i);
         }
         self.order = OnceLock::new();
         Some(removed)
@@ -241,55 +282,121 @@ impl Snapshot {
             .get(node_name)
             .ok_or_else(|| SnapshotError::UnknownNode(node_name.to_owned()))?;
         self.remove_pod(&info.facts.key);
-        self.pod_node
-            .insert(info.facts.key.clone(), node_name.to_owned());
-        self.index_pod(node_name, &info, 1);
+        let group = self.groups.add(
+            pod_namespace(&info.pod),
+            pod_labels(&info.pod),
+            info.facts.terminating,
+            index_u32(i),
+        );
+        if info.facts.has_affinity {
+            self.pods_with_affinity += 1;
+        }
+        if info.facts.has_required_anti_affinity() {
+            self.pods_with_required_anti_affinity += 1;
+        }
+        self.pod_node.insert(
+            info.facts.key.clone(),
+            Placement {
+                node: node_name.to_owned(),
+                group,
+            },
+        );
         self.nodes[i].add_pod_info(info);
         Ok(())
     }
 
-    fn index_pod(&mut self, node_name: &str, info: &PodInfo, delta: i64) {
-        for (k, v) in pod_labels(&info.pod) {
-            let h = label_hash(k, v);
-            if delta > 0 {
-                *self
-                    .label_index
-                    .entry(h)
-                    .or_default()
-                    .entry(node_name.to_owned())
-                    .or_insert(0) += 1;
-            } else if let Some(nodes) = self.label_index.get_mut(&h) {
-                if let Some(c) = nodes.get_mut(node_name) {
-                    *c = c.saturating_sub(1);
-                    if *c == 0 {
-                        nodes.remove(node_name);
-                    }
-                }
-                if nodes.is_empty() {
-                    self.label_index.remove(&h);
-                }
-            }
+    fn unindex_pod(&mut self, facts: &PodFacts, group: u32, node: usize) {
+        self.groups.remove(group, index_u32(node));
+        if facts.has_affinity {
+            self.pods_with_affinity = self.pods_with_affinity.saturating_sub(1);
+        }
+        if facts.has_required_anti_affinity() {
+            self.pods_with_required_anti_affinity =
+                self.pods_with_required_anti_affinity.saturating_sub(1);
         }
     }
 
-    /// Storage indices of the nodes that may hold pods matching `selector`
-    /// (a superset; callers still check each pod), or `None` when the
-    /// selector has no equality requirement to look up and every node must
-    /// be visited.
+    /// Storage indices (sorted) of the nodes that may hold pods matching
+    /// `selector` (a superset; callers still check each pod), or `None` when
+    /// the selector has no equality requirement to look up and every node
+    /// must be visited.
     pub fn nodes_for_selector(&self, selector: &Selector) -> Option<Vec<usize>> {
         if selector.matches_nothing() {
             return Some(Vec::new());
         }
-        let (k, v) = exact_requirement(selector)?;
+        let has_equality = selector.requirements().iter().any(|r| {
+            matches!(
+                (r.operator(), r.values()),
+                (
+                    Operator::Equals | Operator::DoubleEquals | Operator::In,
+                    [_]
+                )
+            )
+        });
+        if !has_equality {
+            return None;
+        }
         let mut out: Vec<usize> = self
-            .label_index
-            .get(&label_hash(k, v))
-            .into_iter()
-            .flat_map(|m| m.keys())
-            .filter_map(|n| self.by_name.get(n).copied())
+            .groups
+            .candidates(selector, None)
+            .filter(|g| selector.matches(g.labels()))
+            .flat_map(PodGroup::nodes)
+            .map(|(n, _)| n)
             .collect();
         out.sort_unstable();
+        out.dedup();
         Some(out)
+    }
+
+    /// Groups of placed pods that may match `selector` (in namespace `ns`
+    /// when given). A superset: callers match each group's namespace, labels
+    /// and terminating state themselves.
+    pub fn pod_groups<'a>(
+        &'a self,
+        selector: &Selector,
+        ns: Option<&str>,
+    ) -> impl Iterator<Item = &'a PodGroup> + 'a {
+        self.groups.candidates(selector, ns)
+    }
+
+    /// Number of placed pods with `podAffinity` or `podAntiAffinity`.
+    pub fn pods_with_affinity(&self) -> usize {
+        self.pods_with_affinity
+    }
+
+    /// Number of placed pods with required pod anti-affinity.
+    pub fn pods_with_required_anti_affinity(&self) -> usize {
+        self.pods_with_required_anti_affinity
+    }
+
+    /// The value of node label `key` on every node, by storage index. Built
+    /// on first use and kept up to date by node mutations afterwards.
+    pub fn label_column(&self, key: &str) -> Arc<KeyColumn> {
+        if let Some(col) = self
+            .columns
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+        {
+            return Arc::clone(col);
+        }
+        let col = Arc::new(KeyColumn::build(key, &self.nodes));
+        let mut columns = self.columns.write().unwrap_or_else(PoisonError::into_inner);
+        if columns.len() >= MAX_CACHED_COLUMNS {
+            return col;
+        }
+        Arc::clone(columns.entry(key.to_owned()).or_insert(col))
+    }
+
+    /// The storage index of `node` when it is one of this snapshot's own
+    /// [`NodeInfo`]s (as handed out by [`nodes`](Self::nodes)); `None` for
+    /// any other `NodeInfo`, such as a clone.
+    pub fn position_of(&self, node: &NodeInfo) -> Option<usize> {
+        let size = std::mem::size_of::<NodeInfo>();
+        let base = self.nodes.as_ptr() as usize;
+        let offset = (std::ptr::from_ref(node) as usize).checked_sub(base)?;
+        let i = offset / size;
+        (offset % size == 0 && i < self.nodes.len()).then_some(i)
     }
 
     fn place(&mut self, pod: Arc<Pod>, node_name: &str) -> Result<Arc<PodInfo>, SnapshotError> {
@@ -303,16 +410,16 @@ impl Snapshot {
 
     /// Removes the pod with key `key` (UID) wherever it is.
     pub fn remove_pod(&mut self, key: &str) -> Option<Arc<PodInfo>> {
-        let node = self.pod_node.remove(key)?;
-        let &i = self.by_name.get(&node)?;
+        let placed = self.pod_node.remove(key)?;
+        let &i = self.by_name.get(&placed.node)?;
         let info = self.nodes[i].remove_pod(key)?;
-        self.index_pod(&node, &info, -1);
+        self.unindex_pod(&info.facts, placed.group, i);
         Some(info)
     }
 
     /// The node a pod is placed on.
     pub fn pod_node(&self, key: &str) -> Option<&str> {
-        self.pod_node.get(key).map(String::as_str)
+        self.pod_node.get(key).map(|p| p.node.as_str())
     }
 
     /// Nodes in storage order.
@@ -434,7 +541,8 @@ impl Snapshot {
         let ns = pod_namespace(pod);
         let mut merged: BTreeMap<String, String> = BTreeMap::new();
         for sel in self.services.get(ns).into_iter().flat_map(|m| m.values()) {
-            if Selector::from_set(sel).matches(labels) {
+            // Selector::from_set(sel).matches(labels), without building it.
+            if sel.iter().all(|(k, v)| labels.get(k) == Some(v)) {
                 merged.extend(sel.iter().map(|(k, v)| (k.clone(), v.clone())));
             }
         }
@@ -461,6 +569,85 @@ impl Snapshot {
             }
         }
         selector
+    }
+}
+
+#[cfg(test)]
+impl Snapshot {
+    /// Panics unless every index agrees with a recount from the nodes' pods.
+    pub(crate) fn assert_indexes_consistent(&self) {
+        type Identity = (String, BTreeMap<String, String>, bool);
+        let mut expected: HashMap<Identity, BTreeMap<usize, u32>> = HashMap::new();
+        let (mut affinity, mut anti) = (0, 0);
+        for (n, node) in self.nodes.iter().enumerate() {
+            assert_eq!(self.by_name.get(node.name()), Some(&n));
+            for p in node.pods() {
+                let identity = (
+                    pod_namespace(&p.pod).to_owned(),
+                    pod_labels(&p.pod).clone(),
+                    p.facts.terminating,
+                );
+                *expected
+                    .entry(identity.clone())
+                    .or_default()
+                    .entry(n)
+                    .or_insert(0) += 1;
+                let placed = self.pod_node.get(&p.facts.key).expect("placement");
+                assert_eq!(placed.node, node.name());
+                let g = self.groups.get(placed.group).expect("group");
+                assert_eq!(
+                    (g.namespace(), g.labels(), g.terminating()),
+                    (identity.0.as_str(), &identity.1, identity.2)
+                );
+                affinity += usize::from(p.facts.has_affinity);
+                anti += usize::from(p.facts.has_required_anti_affinity());
+            }
+        }
+        assert_eq!(
+            self.pod_node.len(),
+            expected
+                .values()
+                .flatten()
+                .map(|(_, c)| *c as usize)
+                .sum::<usize>()
+        );
+        assert_eq!(
+            (
+                self.pods_with_affinity,
+                self.pods_with_required_anti_affinity
+            ),
+            (affinity, anti)
+        );
+        let mut actual: HashMap<Identity, BTreeMap<usize, u32>> = HashMap::new();
+        for g in self.groups.iter() {
+            let nodes: BTreeMap<usize, u32> = g.nodes().collect();
+            assert_eq!(nodes.values().sum::<u32>() as usize, g.len());
+            let identity = (
+                g.namespace().to_owned(),
+                g.labels().clone(),
+                g.terminating(),
+            );
+            assert!(actual.insert(identity, nodes).is_none(), "duplicate group");
+            // Every lookup path finds the group.
+            let by_labels = Selector::from_set(g.labels());
+            assert!(
+                self.pod_groups(&by_labels, Some(g.namespace()))
+                    .any(|c| std::ptr::eq(c, g))
+            );
+            assert!(
+                self.pod_groups(&by_labels, None)
+                    .any(|c| std::ptr::eq(c, g))
+            );
+        }
+        assert_eq!(actual, expected);
+        for col in self
+            .columns
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+        {
+            col.assert_matches(&self.nodes);
+        }
     }
 }
 
@@ -538,6 +725,102 @@ mod tests {
         assert_eq!(names(&s, "app=web"), Some(vec!["a".to_owned()]));
         s.remove_node("a");
         assert_eq!(names(&s, "app=web"), Some(vec![]));
+    }
+
+    #[test]
+    fn indexes_follow_pods_and_nodes() {
+        let mut s = Snapshot::new();
+        for (n, zone) in [("a", "z1"), ("b", "z2"), ("c", "z1"), ("d", "z3")] {
+            s.upsert_node(node_with_labels(n, "4", "8Gi", &[("zone", zone)]))
+                .expect("node");
+        }
+        let zone = s.label_column("zone");
+        assert_eq!(zone.num_nodes(), 4);
+        let host = s.label_column("kubernetes.io/hostname");
+        let p = |name: &str, ns: &str, app: &str, node: Option<&str>, terminating: bool| {
+            let mut v = json!({"metadata": {"name": name, "uid": name, "namespace": ns,
+                "labels": {"app": app}}, "spec": {"containers": []}});
+            if let Some(n) = node {
+                v["spec"]["nodeName"] = json!(n);
+            }
+            if terminating {
+                v["metadata"]["deletionTimestamp"] = json!("2024-01-01T00:00:00Z");
+            }
+            Arc::new(pod(v))
+        };
+        s.add_pod(p("w1", "default", "web", Some("a"), false))
+            .expect("pod");
+        s.add_pod(p("w2", "default", "web", Some("d"), false))
+            .expect("pod");
+        s.add_pod(p("w3", "prod", "web", Some("d"), false))
+            .expect("pod");
+        s.add_pod(p("w4", "default", "web", Some("d"), true))
+            .expect("pod");
+        s.assume_pod(p("w5", "default", "web", None, false), "d")
+            .expect("assume");
+        s.assume_pod(p("db", "default", "db", None, false), "b")
+            .expect("assume");
+        s.assert_indexes_consistent();
+        let web = Selector::parse("app=web").expect("selector");
+        let counted = |s: &Snapshot| -> BTreeMap<String, u32> {
+            s.pod_groups(&web, Some("default"))
+                .filter(|g| !g.terminating() && g.namespace() == "default")
+                .flat_map(|g| g.nodes())
+                .map(|(n, c)| (s.nodes()[n].name().to_owned(), c))
+                .collect()
+        };
+        assert_eq!(
+            counted(&s),
+            BTreeMap::from([("a".into(), 1), ("d".into(), 2)])
+        );
+        // Re-adding a pod under the same key moves it (now terminating).
+        s.add_pod(p("w5", "default", "web", Some("c"), true))
+            .expect("pod");
+        s.assert_indexes_consistent();
+        assert_eq!(
+            counted(&s),
+            BTreeMap::from([("a".into(), 1), ("d".into(), 1)])
+        );
+        // Removing node "a" moves "d" (last) into its slot.
+        let removed = s.remove_node("a").expect("removed");
+        assert_eq!(removed.pods().len(), 1);
+        assert_eq!(s.node_index("d"), Some(0));
+        s.assert_indexes_consistent();
+        assert_eq!(counted(&s), BTreeMap::from([("d".into(), 1)]));
+        // Label changes and new nodes reach the cached columns.
+        s.upsert_node(node_with_labels("b", "4", "8Gi", &[("zone", "z9")]))
+            .expect("node");
+        s.upsert_node(node_with_labels("e", "4", "8Gi", &[]))
+            .expect("node");
+        s.assert_indexes_consistent();
+        let zone = s.label_column("zone");
+        assert_eq!(
+            zone.at(s.node_index("e").expect("e")),
+            crate::core::index::MISSING
+        );
+        assert_eq!(zone.id("z9"), Some(zone.at(s.node_index("b").expect("b"))));
+        assert!(s.remove_pod("w2").is_some());
+        assert!(s.remove_pod("db").is_some());
+        s.assert_indexes_consistent();
+        assert!(counted(&s).is_empty());
+        for n in ["b", "c", "d", "e"] {
+            s.remove_node(n);
+            s.assert_indexes_consistent();
+        }
+        assert_eq!((s.num_pods(), s.groups.len()), (0, 0));
+        drop(host);
+    }
+
+    #[test]
+    fn position_of_recognises_only_own_nodes() {
+        let mut s = Snapshot::new();
+        for n in ["a", "b"] {
+            s.upsert_node(node_with_labels(n, "4", "8Gi", &[]))
+                .expect("node");
+        }
+        assert_eq!(s.position_of(&s.nodes()[1]), Some(1));
+        let copy = s.nodes()[1].clone();
+        assert_eq!(s.position_of(&copy), None);
     }
 
     #[test]

@@ -27,12 +27,13 @@ pub const ERR_REASON_EXISTING_ANTI_AFFINITY_RULES_NOT_MATCH: &str =
 
 /// Counts per topology pair (key → value → count); zero entries are removed.
 #[derive(Clone, Debug, Default)]
+#[cfg_attr(test, derive(PartialEq))]
 struct TopoCounts(HashMap<String, HashMap<String, i64>>);
 
 impl TopoCounts {
     fn add(&mut self, key: &str, value: &str, delta: i64) {
-        let inner = self.0.entry(key.to_owned()).or_default();
-        let slot = inner.entry(value.to_owned()).or_insert(0);
+        let inner = entry(&mut self.0, key);
+        let slot = entry(inner, value);
         *slot += delta;
         if *slot == 0 {
             inner.remove(value);
@@ -91,12 +92,21 @@ impl TopoCounts {
     }
 }
 
+/// `map.entry(key.to_owned()).or_default()`, allocating only for a new key.
+fn entry<'a, V: Default>(map: &'a mut HashMap<String, V>, key: &str) -> &'a mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_owned(), V::default());
+    }
+    map.get_mut(key).expect("just inserted")
+}
+
 fn pod_matches_all_terms(pod: &Pod, terms: &[AffinityTerm], ns: &NamespaceLabels) -> bool {
     !terms.is_empty() && terms.iter().all(|t| t.matches(pod, ns))
 }
 
 /// Pre-filter state: the three topology-pair count maps.
 #[derive(Clone, Debug, Default)]
+#[cfg_attr(test, derive(PartialEq))]
 pub struct FilterState {
     existing_anti: TopoCounts,
     affinity: TopoCounts,
@@ -109,16 +119,13 @@ impl FilterState {
     pub fn new(pod: &Pod, facts: &PodFacts, snapshot: &Snapshot) -> Option<Self> {
         let own = !facts.required_affinity_terms.is_empty()
             || !facts.required_anti_affinity_terms.is_empty();
-        let existing = snapshot
-            .nodes()
-            .iter()
-            .any(|n| n.pods_with_required_anti_affinity() > 0);
+        let existing = snapshot.pods_with_required_anti_affinity() > 0;
         if !own && !existing {
             return None;
         }
         let ns = snapshot.namespace_labels();
         let mut s = FilterState::default();
-        for node in snapshot.nodes() {
+        for node in snapshot.nodes().iter().filter(|_| existing) {
             if node.pods_with_required_anti_affinity() > 0 {
                 for p in node
                     .pods()
@@ -135,38 +142,35 @@ impl FilterState {
                 }
             }
         }
-        if own {
-            // Visit only nodes that can hold pods matching the terms.
-            let nodes_for = |sel: &bosun_types::labels::Selector| {
-                snapshot
-                    .nodes_for_selector(sel)
-                    .unwrap_or_else(|| (0..snapshot.num_nodes()).collect())
-            };
-            if let Some(first) = facts.required_affinity_terms.first() {
-                for idx in nodes_for(&first.selector) {
-                    let node = &snapshot.nodes()[idx];
-                    for p in node.pods() {
-                        s.affinity.update_with_affinity_terms(
-                            &p.pod,
-                            node,
-                            &facts.required_affinity_terms,
-                            1,
-                            ns,
-                        );
+        // Existing pods are visited by group (pods sharing namespace and
+        // labels), narrowed by the terms' selectors; each group matches once.
+        let terms = &facts.required_affinity_terms;
+        if let Some(first) = terms.first() {
+            for g in snapshot.pod_groups(&first.selector, None) {
+                if !terms
+                    .iter()
+                    .all(|t| t.matches_labels(g.namespace(), g.labels(), ns))
+                {
+                    continue;
+                }
+                for (n, count) in g.nodes() {
+                    let node = &snapshot.nodes()[n];
+                    for t in terms {
+                        if let Some(v) = node.labels().get(&t.topology_key) {
+                            s.affinity.add(&t.topology_key, v, i64::from(count));
+                        }
                     }
                 }
             }
-            for t in &facts.required_anti_affinity_terms {
-                for idx in nodes_for(&t.selector) {
-                    let node = &snapshot.nodes()[idx];
-                    for p in node.pods() {
-                        s.anti.update_with_anti_affinity_terms(
-                            &p.pod,
-                            node,
-                            std::slice::from_ref(t),
-                            1,
-                            ns,
-                        );
+        }
+        for t in &facts.required_anti_affinity_terms {
+            for g in snapshot.pod_groups(&t.selector, None) {
+                if !t.matches_labels(g.namespace(), g.labels(), ns) {
+                    continue;
+                }
+                for (n, count) in g.nodes() {
+                    if let Some(v) = snapshot.nodes()[n].labels().get(&t.topology_key) {
+                        s.anti.add(&t.topology_key, v, i64::from(count));
                     }
                 }
             }
@@ -282,6 +286,7 @@ impl FilterState {
 
 /// Pre-score state: accumulated weights per topology pair.
 #[derive(Clone, Debug, Default)]
+#[cfg_attr(test, derive(PartialEq))]
 pub struct ScoreState {
     topology_score: HashMap<String, HashMap<String, i64>>,
 }
@@ -311,12 +316,32 @@ impl ScoreState {
         if term.matches(target, ns)
             && let Some(v) = node.labels().get(&term.topology_key)
         {
-            *self
-                .topology_score
-                .entry(term.topology_key.clone())
-                .or_default()
-                .entry(v.clone())
-                .or_insert(0) += weight;
+            self.add(&term.topology_key, v, weight);
+        }
+    }
+
+    fn add(&mut self, key: &str, value: &str, weight: i64) {
+        *entry(entry(&mut self.topology_score, key), value) += weight;
+    }
+
+    /// The incoming pod's preferred `term` (with `weight`) against every
+    /// existing pod, visited by group.
+    fn process_incoming_term(
+        &mut self,
+        term: &AffinityTerm,
+        weight: i64,
+        snapshot: &Snapshot,
+        ns: &NamespaceLabels,
+    ) {
+        for g in snapshot.pod_groups(&term.selector, None) {
+            if !term.matches_labels(g.namespace(), g.labels(), ns) {
+                continue;
+            }
+            for (n, count) in g.nodes() {
+                if let Some(v) = snapshot.nodes()[n].labels().get(&term.topology_key) {
+                    self.add(&term.topology_key, v, weight * i64::from(count));
+                }
+            }
         }
     }
 
@@ -333,23 +358,25 @@ impl ScoreState {
             || !facts.preferred_anti_affinity_terms.is_empty();
         let ns = snapshot.namespace_labels();
         let mut s = ScoreState::default();
-        for node in snapshot.nodes() {
-            if (!has_constraints && node.pods_with_affinity() == 0) || node.labels().is_empty() {
+        if has_constraints {
+            for wt in &facts.preferred_affinity_terms {
+                s.process_incoming_term(&wt.term, wt.weight, snapshot, ns);
+            }
+            for wt in &facts.preferred_anti_affinity_terms {
+                s.process_incoming_term(&wt.term, -wt.weight, snapshot, ns);
+            }
+        }
+        // Existing pods' own terms: only pods with affinity have any.
+        let any_affinity = snapshot.pods_with_affinity() > 0;
+        for node in snapshot.nodes().iter().filter(|_| any_affinity) {
+            if node.pods_with_affinity() == 0 || node.labels().is_empty() {
                 continue;
             }
             for existing in node.pods() {
-                if !has_constraints && !existing.facts.has_affinity {
+                if !existing.facts.has_affinity {
                     continue;
                 }
                 let e = &existing.facts;
-                s.process_terms(&facts.preferred_affinity_terms, &existing.pod, node, 1, ns);
-                s.process_terms(
-                    &facts.preferred_anti_affinity_terms,
-                    &existing.pod,
-                    node,
-                    -1,
-                    ns,
-                );
                 if hard_pod_affinity_weight > 0 {
                     for t in &e.required_affinity_terms {
                         s.process_term(t, hard_pod_affinity_weight, pod, node, ns);
@@ -387,6 +414,95 @@ impl ScoreState {
                 0
             };
         }
+    }
+}
+
+/// The straightforward scans over every pod of every node, kept to check the
+/// indexed versions against.
+#[cfg(test)]
+pub(crate) mod reference {
+    use super::*;
+
+    /// [`FilterState::new`] without indexes.
+    pub(crate) fn filter_state(
+        pod: &Pod,
+        facts: &PodFacts,
+        snapshot: &Snapshot,
+    ) -> Option<FilterState> {
+        let own = !facts.required_affinity_terms.is_empty()
+            || !facts.required_anti_affinity_terms.is_empty();
+        let existing = snapshot
+            .nodes()
+            .iter()
+            .any(|n| n.pods_with_required_anti_affinity() > 0);
+        if !own && !existing {
+            return None;
+        }
+        let ns = snapshot.namespace_labels();
+        let mut s = FilterState::default();
+        for node in snapshot.nodes() {
+            for p in node.pods() {
+                s.existing_anti.update_with_anti_affinity_terms(
+                    pod,
+                    node,
+                    &p.facts.required_anti_affinity_terms,
+                    1,
+                    ns,
+                );
+                if own {
+                    s.affinity.update_with_affinity_terms(
+                        &p.pod,
+                        node,
+                        &facts.required_affinity_terms,
+                        1,
+                        ns,
+                    );
+                    s.anti.update_with_anti_affinity_terms(
+                        &p.pod,
+                        node,
+                        &facts.required_anti_affinity_terms,
+                        1,
+                        ns,
+                    );
+                }
+            }
+        }
+        Some(s)
+    }
+
+    /// [`ScoreState::new`] without indexes.
+    pub(crate) fn score_state(
+        pod: &Pod,
+        facts: &PodFacts,
+        snapshot: &Snapshot,
+        hard_pod_affinity_weight: i64,
+    ) -> Option<ScoreState> {
+        let ns = snapshot.namespace_labels();
+        let mut s = ScoreState::default();
+        for node in snapshot.nodes() {
+            if node.labels().is_empty() {
+                continue;
+            }
+            for existing in node.pods() {
+                let e = &existing.facts;
+                s.process_terms(&facts.preferred_affinity_terms, &existing.pod, node, 1, ns);
+                s.process_terms(
+                    &facts.preferred_anti_affinity_terms,
+                    &existing.pod,
+                    node,
+                    -1,
+                    ns,
+                );
+                if hard_pod_affinity_weight > 0 {
+                    for t in &e.required_affinity_terms {
+                        s.process_term(t, hard_pod_affinity_weight, pod, node, ns);
+                    }
+                }
+                s.process_terms(&e.preferred_affinity_terms, pod, node, 1, ns);
+                s.process_terms(&e.preferred_anti_affinity_terms, pod, node, -1, ns);
+            }
+        }
+        (!s.topology_score.is_empty()).then_some(s)
     }
 }
 

@@ -3,7 +3,7 @@
 //! less crowded domains (score). Pods without constraints get the configured
 //! default constraints when a Service or controller selects them.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
 use bosun_types::labels::Selector;
 use bosun_types::labels::wire::selector_from_wire;
@@ -11,6 +11,7 @@ use k8s_openapi::api::core::v1::{Pod, Toleration, TopologySpreadConstraint};
 
 use super::super::config::{Config, DefaultSpreading};
 use super::super::framework::Status;
+use super::super::index::{KeyColumn, MISSING, PodGroup};
 use super::super::node_info::NodeInfo;
 use super::super::pod_info::{PodInfo, pod_labels, pod_namespace};
 use super::super::snapshot::Snapshot;
@@ -191,16 +192,18 @@ pub fn count_matching(node: &NodeInfo, selector: &Selector, ns: &str) -> i64 {
         .count() as i64
 }
 
-/// Nodes that may hold pods matching `selector`: all nodes when the
-/// snapshot's label index cannot narrow it, none for an empty selector (which
-/// counts nothing).
-fn candidate_nodes(snapshot: &Snapshot, selector: &Selector) -> Vec<usize> {
-    if selector.is_empty() {
-        return Vec::new();
-    }
-    snapshot
-        .nodes_for_selector(selector)
-        .unwrap_or_else(|| (0..snapshot.num_nodes()).collect())
+/// The groups of placed pods [`count_matching`] counts: not terminating, in
+/// namespace `ns`, matching `selector` (none for an empty selector).
+fn counted_groups<'a>(
+    snapshot: &'a Snapshot,
+    selector: &'a Selector,
+    ns: &'a str,
+) -> impl Iterator<Item = &'a PodGroup> + 'a {
+    let groups = (!selector.is_empty()).then(|| snapshot.pod_groups(selector, Some(ns)));
+    groups
+        .into_iter()
+        .flatten()
+        .filter(move |g| !g.terminating() && g.namespace() == ns && selector.matches(g.labels()))
 }
 
 /// Inputs shared by pre-filter, preemption updates and pre-score.
@@ -227,11 +230,184 @@ impl Inclusion<'_> {
     }
 }
 
+/// [`Inclusion::includes`] by node storage index, remembering the per-node
+/// verdicts (which do not depend on the constraint) across constraints.
+struct NodeInclusion<'a> {
+    inclusion: Inclusion<'a>,
+    /// Per node: 0 not evaluated, 1 matches the node affinity, 2 does not.
+    affinity: Vec<u8>,
+    /// Per node: 0 not evaluated, 1 taints tolerated, 2 not.
+    taints: Vec<u8>,
+}
+
+impl<'a> NodeInclusion<'a> {
+    fn new(inclusion: Inclusion<'a>, constraints: &[SpreadConstraint], num_nodes: usize) -> Self {
+        let affinity =
+            constraints.iter().any(|c| c.honor_node_affinity) && !inclusion.required.is_empty();
+        let taints = constraints.iter().any(|c| c.honor_node_taints);
+        NodeInclusion {
+            inclusion,
+            affinity: if affinity {
+                vec![0; num_nodes]
+            } else {
+                Vec::new()
+            },
+            taints: if taints {
+                vec![0; num_nodes]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// Whether every node is included for every constraint.
+    fn is_trivial(&self, constraints: &[SpreadConstraint]) -> bool {
+        constraints.iter().all(|c| {
+            (!c.honor_node_affinity || self.inclusion.required.is_empty()) && !c.honor_node_taints
+        })
+    }
+
+    fn memo(slot: Option<&mut u8>, eval: impl FnOnce() -> bool) -> bool {
+        match slot {
+            Some(s) if *s != 0 => *s == 1,
+            Some(s) => {
+                let ok = eval();
+                *s = if ok { 1 } else { 2 };
+                ok
+            }
+            None => eval(),
+        }
+    }
+
+    fn includes(&mut self, c: &SpreadConstraint, n: usize, node: &NodeInfo) -> bool {
+        let inc = self.inclusion;
+        if c.honor_node_affinity
+            && !inc.required.is_empty()
+            && !Self::memo(self.affinity.get_mut(n), || inc.required.matches(node))
+        {
+            return false;
+        }
+        !c.honor_node_taints
+            || Self::memo(self.taints.get_mut(n), || {
+                find_untolerated_taint(inc.tolerations, node.taints()).is_none()
+            })
+    }
+}
+
+/// Matching pods per topology domain of one constraint, indexed by the
+/// value ids of the topology key's [`KeyColumn`]. Only registered domains
+/// exist (count towards the number of domains and the minimum).
+#[derive(Clone, Debug)]
+struct Domains {
+    column: Arc<KeyColumn>,
+    counts: Vec<i64>,
+    registered: Vec<bool>,
+    /// Domains whose value the column does not know: only reachable through
+    /// preemption updates with a node that is not in the snapshot.
+    extra: Vec<(String, i64)>,
+    len: usize,
+}
+
+impl Domains {
+    fn new(column: Arc<KeyColumn>) -> Self {
+        let n = column.num_ids();
+        Domains {
+            column,
+            counts: vec![0; n],
+            registered: vec![false; n],
+            extra: Vec::new(),
+            len: 0,
+        }
+    }
+
+    /// Placeholder for a constraint whose domains are not tracked.
+    fn unused(column: Arc<KeyColumn>) -> Self {
+        Domains {
+            column,
+            counts: Vec::new(),
+            registered: Vec::new(),
+            extra: Vec::new(),
+            len: 0,
+        }
+    }
+
+    fn register(&mut self, id: u32) {
+        let Some(r) = self.registered.get_mut(id as usize) else {
+            return;
+        };
+        if !*r {
+            *r = true;
+            self.len += 1;
+        }
+    }
+
+    fn register_value(&mut self, value: &str) {
+        match self.column.id(value) {
+            Some(id) => self.register(id),
+            None => {
+                if !self.extra.iter().any(|(v, _)| v == value) {
+                    self.extra.push((value.to_owned(), 0));
+                    self.len += 1;
+                }
+            }
+        }
+    }
+
+    /// Adds `count` to the domain with id `id` if it is registered.
+    fn add_to_registered(&mut self, id: u32, count: i64) {
+        if self.registered.get(id as usize).copied().unwrap_or(false) {
+            self.counts[id as usize] += count;
+        }
+    }
+
+    fn get_id(&self, id: u32) -> Option<i64> {
+        self.registered
+            .get(id as usize)
+            .copied()
+            .unwrap_or(false)
+            .then(|| self.counts[id as usize])
+    }
+
+    fn get(&self, value: &str) -> Option<i64> {
+        match self.column.id(value) {
+            Some(id) => self.get_id(id),
+            None => self.extra.iter().find(|(v, _)| v == value).map(|(_, c)| *c),
+        }
+    }
+
+    /// Adds `delta` to the domain `value`, registering it first if needed.
+    fn add_value(&mut self, value: &str, delta: i64) {
+        self.register_value(value);
+        match self.column.id(value) {
+            Some(id) => self.counts[id as usize] += delta,
+            None => {
+                if let Some((_, c)) = self.extra.iter_mut().find(|(v, _)| v == value) {
+                    *c += delta;
+                }
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn min(&self) -> Option<i64> {
+        let known = self
+            .counts
+            .iter()
+            .zip(&self.registered)
+            .filter(|(_, r)| **r)
+            .map(|(c, _)| *c);
+        known.chain(self.extra.iter().map(|(_, c)| *c)).min()
+    }
+}
+
 /// Pre-filter state for DoNotSchedule constraints.
 #[derive(Clone, Debug)]
 pub struct FilterState {
     constraints: Vec<SpreadConstraint>,
-    counts: Vec<HashMap<String, i64>>,
+    domains: Vec<Domains>,
     min_match: Vec<i64>,
 }
 
@@ -248,51 +424,64 @@ impl FilterState {
             return None;
         }
         let ns = pod_namespace(pod);
-        let mut counts: Vec<HashMap<String, i64>> = vec![HashMap::new(); constraints.len()];
-        // Every eligible node registers its domain (a domain without matching
-        // pods still counts for the global minimum).
-        for node in snapshot.nodes() {
-            if !has_all_keys(node, &constraints) {
-                continue;
+        let num_nodes = snapshot.num_nodes();
+        let columns: Vec<Arc<KeyColumn>> = constraints
+            .iter()
+            .map(|c| snapshot.label_column(&c.topology_key))
+            .collect();
+        let mut domains: Vec<Domains> = columns
+            .iter()
+            .map(|c| Domains::new(Arc::clone(c)))
+            .collect();
+        // Every eligible node (carrying all topology keys, included by the
+        // node affinity/taint policies) registers its domain: a domain without
+        // matching pods still counts for the global minimum.
+        let mut included = NodeInclusion::new(inclusion, &constraints, num_nodes);
+        let every_node_eligible =
+            included.is_trivial(&constraints) && columns.iter().all(|col| col.num_missing() == 0);
+        // Per constraint: the domain of every node (MISSING when the node is
+        // not eligible); `None` when every node is eligible (read the column).
+        let node_domain: Option<Vec<Vec<u32>>> = if every_node_eligible {
+            for (d, col) in domains.iter_mut().zip(&columns) {
+                for id in col.live_ids() {
+                    d.register(id);
+                }
             }
-            let mut affinity_ok = None;
-            for (i, c) in constraints.iter().enumerate() {
-                if !inclusion.includes(c, node, &mut affinity_ok) {
+            None
+        } else {
+            let mut node_domain = vec![vec![MISSING; num_nodes]; constraints.len()];
+            for (n, node) in snapshot.nodes().iter().enumerate() {
+                if columns.iter().any(|col| col.at(n) == MISSING) {
                     continue;
                 }
-                let value = node
-                    .labels()
-                    .get(&c.topology_key)
-                    .map_or("", String::as_str);
-                if !counts[i].contains_key(value) {
-                    counts[i].insert(value.to_owned(), 0);
+                for (i, c) in constraints.iter().enumerate() {
+                    if included.includes(c, n, node) {
+                        let id = columns[i].at(n);
+                        domains[i].register(id);
+                        node_domain[i][n] = id;
+                    }
                 }
             }
-        }
-        // Pods are counted only on nodes that can hold matching ones.
+            Some(node_domain)
+        };
+        // Matching pods count in the domains of eligible nodes.
         for (i, c) in constraints.iter().enumerate() {
-            for idx in candidate_nodes(snapshot, &c.selector) {
-                let node = &snapshot.nodes()[idx];
-                let count = count_matching(node, &c.selector, ns);
-                if count == 0
-                    || !has_all_keys(node, &constraints)
-                    || !inclusion.includes(c, node, &mut None)
-                {
-                    continue;
-                }
-                let value = node
-                    .labels()
-                    .get(&c.topology_key)
-                    .map_or("", String::as_str);
-                if let Some(slot) = counts[i].get_mut(value) {
-                    *slot += count;
+            for g in counted_groups(snapshot, &c.selector, ns) {
+                for (n, count) in g.nodes() {
+                    let id = match &node_domain {
+                        Some(d) => d[i].get(n).copied().unwrap_or(MISSING),
+                        None => columns[i].at(n),
+                    };
+                    if id != MISSING {
+                        domains[i].add_to_registered(id, i64::from(count));
+                    }
                 }
             }
         }
         let mut s = FilterState {
             min_match: vec![0; constraints.len()],
             constraints,
-            counts,
+            domains,
         };
         s.refresh_min();
         Some(s)
@@ -300,11 +489,11 @@ impl FilterState {
 
     fn refresh_min(&mut self) {
         for (i, c) in self.constraints.iter().enumerate() {
-            let domains = self.counts[i].len() as i64;
-            self.min_match[i] = if domains < c.min_domains {
+            let d = &self.domains[i];
+            self.min_match[i] = if (d.len() as i64) < c.min_domains {
                 0
             } else {
-                self.counts[i].values().copied().min().unwrap_or(0)
+                d.min().unwrap_or(0)
             };
         }
     }
@@ -312,13 +501,29 @@ impl FilterState {
     /// Filter: the node needs every topology key (unresolvable otherwise) and
     /// placing the pod must keep `count + self - global min <= maxSkew`.
     pub fn filter(&self, pod: &Pod, node: &NodeInfo) -> Option<Status> {
+        self.filter_at(pod, node, None)
+    }
+
+    /// [`filter`](Self::filter) for a node whose storage index (`position`,
+    /// as [`Snapshot::position_of`] gives it) in the snapshot this state was
+    /// built from is known: its domains are read from the index instead of
+    /// looking its labels up.
+    pub fn filter_at(&self, pod: &Pod, node: &NodeInfo, position: Option<usize>) -> Option<Status> {
         let labels = pod_labels(pod);
         for (i, c) in self.constraints.iter().enumerate() {
-            let Some(value) = node.labels().get(&c.topology_key) else {
+            let d = &self.domains[i];
+            let count = match position {
+                Some(n) => match d.column.at(n) {
+                    MISSING => None,
+                    id => Some(d.get_id(id)),
+                },
+                None => node.labels().get(&c.topology_key).map(|v| d.get(v)),
+            };
+            let Some(count) = count else {
                 return Some(Status::unresolvable(NAME, ERR_REASON_NODE_LABEL_NOT_MATCH));
             };
+            let count = count.unwrap_or(0);
             let self_match = i64::from(c.selector.matches(labels));
-            let count = self.counts[i].get(value).copied().unwrap_or(0);
             if count + self_match - self.min_match[i] > c.max_skew {
                 return Some(Status::unschedulable(
                     NAME,
@@ -354,22 +559,19 @@ impl FilterState {
             let value = node
                 .labels()
                 .get(&c.topology_key)
-                .cloned()
-                .unwrap_or_default();
-            *self.counts[i].entry(value).or_insert(0) += delta;
+                .map_or("", String::as_str);
+            self.domains[i].add_value(value, delta);
         }
         self.refresh_min();
     }
 }
 
-/// Pre-score state for ScheduleAnyway constraints.
+/// Pre-score state for ScheduleAnyway constraints: the raw score of every
+/// feasible node, computed up front.
 #[derive(Clone, Debug)]
 pub struct ScoreState {
-    constraints: Vec<SpreadConstraint>,
     ignored: Vec<bool>,
-    counts: Vec<HashMap<String, i64>>,
-    weights: Vec<f64>,
-    namespace: String,
+    raw: Vec<i64>,
 }
 
 impl ScoreState {
@@ -386,10 +588,36 @@ impl ScoreState {
         if constraints.is_empty() || snapshot.num_nodes() == 0 {
             return None;
         }
-        let mut counts: Vec<HashMap<String, i64>> = vec![HashMap::new(); constraints.len()];
+        let ns = pod_namespace(pod);
+        let num_nodes = snapshot.num_nodes();
+        let columns: Vec<Arc<KeyColumn>> = constraints
+            .iter()
+            .map(|c| snapshot.label_column(&c.topology_key))
+            .collect();
+        let all_keys_at = |n: usize| columns.iter().all(|col| col.at(n) != MISSING);
+        // Storage indices of the feasible nodes (None: not a snapshot node,
+        // read its labels instead).
+        let positions: Vec<Option<usize>> =
+            feasible.iter().map(|n| snapshot.position_of(n)).collect();
+        // Hostname domains are counted per node below, not kept as domains.
+        let mut domains: Vec<Domains> = columns
+            .iter()
+            .zip(&constraints)
+            .map(|(col, c)| {
+                if c.topology_key == LABEL_HOSTNAME {
+                    Domains::unused(Arc::clone(col))
+                } else {
+                    Domains::new(Arc::clone(col))
+                }
+            })
+            .collect();
         let mut ignored = vec![false; feasible.len()];
         for (j, node) in feasible.iter().enumerate() {
-            if require_all_topologies && !has_all_keys(node, &constraints) {
+            let all_keys = match positions[j] {
+                Some(n) => all_keys_at(n),
+                None => has_all_keys(node, &constraints),
+            };
+            if require_all_topologies && !all_keys {
                 ignored[j] = true;
                 continue;
             }
@@ -397,80 +625,107 @@ impl ScoreState {
                 if c.topology_key == LABEL_HOSTNAME {
                     continue;
                 }
-                let value = node
-                    .labels()
-                    .get(&c.topology_key)
-                    .map_or("", String::as_str);
-                if !counts[i].contains_key(value) {
-                    counts[i].insert(value.to_owned(), 0);
+                // A missing label reads as the empty value.
+                match positions[j] {
+                    Some(n) => domains[i].register(columns[i].at_or_empty(n)),
+                    None => domains[i].register_value(
+                        node.labels()
+                            .get(&c.topology_key)
+                            .map_or("", String::as_str),
+                    ),
                 }
             }
         }
         let num_ignored = ignored.iter().filter(|i| **i).count();
-        let weights = constraints
+        let weights: Vec<f64> = constraints
             .iter()
             .enumerate()
             .map(|(i, c)| {
                 let size = if c.topology_key == LABEL_HOSTNAME {
                     feasible.len() - num_ignored
                 } else {
-                    counts[i].len()
+                    domains[i].len()
                 };
                 ((size + 2) as f64).ln()
             })
             .collect();
-        let ns = pod_namespace(pod);
-        // Only pods add to the counts: visit just the nodes that can hold a
-        // matching pod. Hostname domains are counted per node at score time.
+        // Matching pods on every node (not only feasible ones) count in the
+        // registered domains. Hostname domains count the node's own pods.
+        let mut included = NodeInclusion::new(inclusion, &constraints, num_nodes);
+        let mut per_host: Vec<Vec<u32>> = vec![Vec::new(); constraints.len()];
         for (i, c) in constraints.iter().enumerate() {
             if c.topology_key == LABEL_HOSTNAME {
+                let mut on_node = vec![0u32; num_nodes];
+                for g in counted_groups(snapshot, &c.selector, ns) {
+                    for (n, count) in g.nodes() {
+                        if let Some(slot) = on_node.get_mut(n) {
+                            *slot += count;
+                        }
+                    }
+                }
+                per_host[i] = on_node;
                 continue;
             }
-            for idx in candidate_nodes(snapshot, &c.selector) {
-                let node = &snapshot.nodes()[idx];
-                let count = count_matching(node, &c.selector, ns);
-                if count == 0
-                    || (require_all_topologies && !has_all_keys(node, &constraints))
-                    || !inclusion.includes(c, node, &mut None)
-                {
-                    continue;
-                }
-                let value = node
-                    .labels()
-                    .get(&c.topology_key)
-                    .map_or("", String::as_str);
-                if let Some(slot) = counts[i].get_mut(value) {
-                    *slot += count;
+            for g in counted_groups(snapshot, &c.selector, ns) {
+                for (n, count) in g.nodes() {
+                    let Some(node) = snapshot.nodes().get(n) else {
+                        continue;
+                    };
+                    if (require_all_topologies && !all_keys_at(n)) || !included.includes(c, n, node)
+                    {
+                        continue;
+                    }
+                    domains[i].add_to_registered(columns[i].at_or_empty(n), i64::from(count));
                 }
             }
         }
-        Some(ScoreState {
-            constraints,
-            ignored,
-            counts,
-            weights,
-            namespace: ns.to_owned(),
-        })
+        let raw = feasible
+            .iter()
+            .enumerate()
+            .map(|(j, node)| {
+                if ignored[j] {
+                    return 0;
+                }
+                let mut score = 0.0;
+                for (i, c) in constraints.iter().enumerate() {
+                    let count = match positions[j] {
+                        Some(n) => {
+                            let id = columns[i].at(n);
+                            if id == MISSING {
+                                continue;
+                            }
+                            if c.topology_key == LABEL_HOSTNAME {
+                                i64::from(per_host[i][n])
+                            } else {
+                                domains[i].get_id(id).unwrap_or(0)
+                            }
+                        }
+                        None => {
+                            let Some(value) = node.labels().get(&c.topology_key) else {
+                                continue;
+                            };
+                            if c.topology_key == LABEL_HOSTNAME {
+                                count_matching(node, &c.selector, ns)
+                            } else {
+                                domains[i].get(value).unwrap_or(0)
+                            }
+                        }
+                    };
+                    score += count as f64 * weights[i] + (c.max_skew - 1) as f64;
+                }
+                score.round() as i64
+            })
+            .collect();
+        Some(ScoreState { ignored, raw })
     }
 
-    /// Raw score of the `j`-th feasible node (lower is better before normalisation).
-    pub fn score(&self, j: usize, node: &NodeInfo) -> i64 {
+    /// Raw score of the `j`-th feasible node `_node` (lower is better before
+    /// normalisation).
+    pub fn score(&self, j: usize, _node: &NodeInfo) -> i64 {
         if self.ignored.get(j).copied().unwrap_or(true) {
             return 0;
         }
-        let mut score = 0.0;
-        for (i, c) in self.constraints.iter().enumerate() {
-            let Some(value) = node.labels().get(&c.topology_key) else {
-                continue;
-            };
-            let count = if c.topology_key == LABEL_HOSTNAME {
-                count_matching(node, &c.selector, &self.namespace)
-            } else {
-                self.counts[i].get(value).copied().unwrap_or(0)
-            };
-            score += count as f64 * self.weights[i] + (c.max_skew - 1) as f64;
-        }
-        score.round() as i64
+        self.raw[j]
     }
 
     /// Normalises: fewer matching pods score higher; ignored nodes get 0.
@@ -495,12 +750,256 @@ impl ScoreState {
     }
 }
 
+/// The straightforward scans over every pod of every node, kept to check the
+/// indexed versions against.
+#[cfg(test)]
+pub(crate) mod reference {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// Pre-filter counts per constraint (domain value -> matching pods) and
+    /// the global minimum per constraint.
+    pub(crate) type Counts = (Vec<HashMap<String, i64>>, Vec<i64>);
+
+    impl FilterState {
+        /// The state as plain maps, for comparisons.
+        pub(crate) fn as_counts(&self) -> Counts {
+            let maps = self
+                .domains
+                .iter()
+                .map(|d| {
+                    let mut m: HashMap<String, i64> = d
+                        .registered
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| **r)
+                        .map(|(id, _)| {
+                            let value = d.column.value(id as u32).unwrap_or_default();
+                            (value.to_owned(), d.counts[id])
+                        })
+                        .collect();
+                    m.extend(d.extra.iter().cloned());
+                    m
+                })
+                .collect();
+            (maps, self.min_match.clone())
+        }
+    }
+
+    fn min_match(constraints: &[SpreadConstraint], counts: &[HashMap<String, i64>]) -> Vec<i64> {
+        constraints
+            .iter()
+            .zip(counts)
+            .map(|(c, m)| {
+                if (m.len() as i64) < c.min_domains {
+                    0
+                } else {
+                    m.values().copied().min().unwrap_or(0)
+                }
+            })
+            .collect()
+    }
+
+    /// [`FilterState::new`] without indexes.
+    pub(crate) fn filter_counts(
+        pod: &Pod,
+        constraints: &[SpreadConstraint],
+        inclusion: Inclusion<'_>,
+        snapshot: &Snapshot,
+    ) -> Option<Counts> {
+        if constraints.is_empty() {
+            return None;
+        }
+        let ns = pod_namespace(pod);
+        let mut counts: Vec<HashMap<String, i64>> = vec![HashMap::new(); constraints.len()];
+        for node in snapshot.nodes() {
+            if !has_all_keys(node, constraints) {
+                continue;
+            }
+            let mut affinity_ok = None;
+            for (i, c) in constraints.iter().enumerate() {
+                if inclusion.includes(c, node, &mut affinity_ok) {
+                    let value = node
+                        .labels()
+                        .get(&c.topology_key)
+                        .cloned()
+                        .unwrap_or_default();
+                    counts[i].entry(value).or_insert(0);
+                }
+            }
+        }
+        for (i, c) in constraints.iter().enumerate() {
+            for node in snapshot.nodes() {
+                let count = count_matching(node, &c.selector, ns);
+                if count == 0
+                    || !has_all_keys(node, constraints)
+                    || !inclusion.includes(c, node, &mut None)
+                {
+                    continue;
+                }
+                let value = node
+                    .labels()
+                    .get(&c.topology_key)
+                    .map_or("", String::as_str);
+                if let Some(slot) = counts[i].get_mut(value) {
+                    *slot += count;
+                }
+            }
+        }
+        let min = min_match(constraints, &counts);
+        Some((counts, min))
+    }
+
+    /// [`FilterState::update_with_pod`] on plain maps.
+    pub(crate) fn update_counts(
+        counts: &mut Counts,
+        constraints: &[SpreadConstraint],
+        pod: &Pod,
+        inclusion: Inclusion<'_>,
+        other: &PodInfo,
+        node: &NodeInfo,
+        delta: i64,
+    ) {
+        if other.facts.terminating
+            || pod_namespace(&other.pod) != pod_namespace(pod)
+            || !has_all_keys(node, constraints)
+        {
+            return;
+        }
+        let mut affinity_ok = None;
+        for (i, c) in constraints.iter().enumerate() {
+            if !c.selector.matches(pod_labels(&other.pod))
+                || !inclusion.includes(c, node, &mut affinity_ok)
+            {
+                continue;
+            }
+            let value = node
+                .labels()
+                .get(&c.topology_key)
+                .cloned()
+                .unwrap_or_default();
+            *counts.0[i].entry(value).or_insert(0) += delta;
+        }
+        counts.1 = min_match(constraints, &counts.0);
+    }
+
+    /// The filter verdict from plain counts: None (fits), or the reason.
+    pub(crate) fn verdict(
+        counts: &Counts,
+        constraints: &[SpreadConstraint],
+        pod: &Pod,
+        node: &NodeInfo,
+    ) -> Option<&'static str> {
+        for (i, c) in constraints.iter().enumerate() {
+            let Some(value) = node.labels().get(&c.topology_key) else {
+                return Some(ERR_REASON_NODE_LABEL_NOT_MATCH);
+            };
+            let self_match = i64::from(c.selector.matches(pod_labels(pod)));
+            let count = counts.0[i].get(value).copied().unwrap_or(0);
+            if count + self_match - counts.1[i] > c.max_skew {
+                return Some(ERR_REASON_CONSTRAINTS_NOT_MATCH);
+            }
+        }
+        None
+    }
+
+    /// [`ScoreState::new`] + [`ScoreState::score`] without indexes: the raw
+    /// score of every feasible node.
+    pub(crate) fn raw_scores(
+        pod: &Pod,
+        constraints: &[SpreadConstraint],
+        require_all_topologies: bool,
+        inclusion: Inclusion<'_>,
+        feasible: &[&NodeInfo],
+        snapshot: &Snapshot,
+    ) -> Option<Vec<i64>> {
+        if constraints.is_empty() || snapshot.num_nodes() == 0 {
+            return None;
+        }
+        let mut counts: Vec<HashMap<String, i64>> = vec![HashMap::new(); constraints.len()];
+        let mut ignored = vec![false; feasible.len()];
+        for (j, node) in feasible.iter().enumerate() {
+            if require_all_topologies && !has_all_keys(node, constraints) {
+                ignored[j] = true;
+                continue;
+            }
+            for (i, c) in constraints.iter().enumerate() {
+                if c.topology_key != LABEL_HOSTNAME {
+                    let value = node
+                        .labels()
+                        .get(&c.topology_key)
+                        .cloned()
+                        .unwrap_or_default();
+                    counts[i].entry(value).or_insert(0);
+                }
+            }
+        }
+        let num_ignored = ignored.iter().filter(|i| **i).count();
+        let weights: Vec<f64> = constraints
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let size = if c.topology_key == LABEL_HOSTNAME {
+                    feasible.len() - num_ignored
+                } else {
+                    counts[i].len()
+                };
+                ((size + 2) as f64).ln()
+            })
+            .collect();
+        let ns = pod_namespace(pod);
+        for (i, c) in constraints.iter().enumerate() {
+            if c.topology_key == LABEL_HOSTNAME {
+                continue;
+            }
+            for node in snapshot.nodes() {
+                let count = count_matching(node, &c.selector, ns);
+                if count == 0
+                    || (require_all_topologies && !has_all_keys(node, constraints))
+                    || !inclusion.includes(c, node, &mut None)
+                {
+                    continue;
+                }
+                let value = node
+                    .labels()
+                    .get(&c.topology_key)
+                    .map_or("", String::as_str);
+                if let Some(slot) = counts[i].get_mut(value) {
+                    *slot += count;
+                }
+            }
+        }
+        let scores = feasible
+            .iter()
+            .enumerate()
+            .map(|(j, node)| {
+                if ignored[j] {
+                    return 0;
+                }
+                let mut score = 0.0;
+                for (i, c) in constraints.iter().enumerate() {
+                    let Some(value) = node.labels().get(&c.topology_key) else {
+                        continue;
+                    };
+                    let count = if c.topology_key == LABEL_HOSTNAME {
+                        count_matching(node, &c.selector, ns)
+                    } else {
+                        counts[i].get(value).copied().unwrap_or(0)
+                    };
+                    score += count as f64 * weights[i] + (c.max_skew - 1) as f64;
+                }
+                score.round() as i64
+            })
+            .collect();
+        Some(scores)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::super::test_util::{node_with_labels, pod};
     use super::*;
     use serde_json::json;
-    use std::sync::Arc;
 
     fn zone_node(name: &str, zone: &str) -> k8s_openapi::api::core::v1::Node {
         node_with_labels(name, "8", "16Gi", &[(LABEL_ZONE, zone)])
