@@ -29,8 +29,9 @@ pub struct Config {
     /// port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:10259")]
     pub healthz_bind_address: SocketAddr,
-    /// Bindings in flight at once.
-    #[arg(long, default_value_t = 512)]
+    /// Bindings in flight at once (below the apiserver's default 200
+    /// mutating requests in flight, so bindings are not refused with 429).
+    #[arg(long, default_value_t = 128)]
     pub parallel_binds: usize,
 }
 
@@ -43,7 +44,7 @@ impl Config {
             leader_elect: false,
             config: None,
             healthz_bind_address: SocketAddr::from(([127, 0, 0, 1], 0)),
-            parallel_binds: 512,
+            parallel_binds: 128,
         }
     }
 }
