@@ -1,6 +1,7 @@
 //! Time from `bosun up --nodes 3` to a ready cluster (apiserver `/readyz`
 //! ok and, once `bosun-node-sim` exists, 3 nodes Ready), in-process through
-//! the library, as `cargo bench -p bosun-cli --bench up` runs it.
+//! the library, as `cargo bench -p bosun-cli --bench up` runs it
+//! (`BOSUN_BENCH_NODES` changes the node count).
 //!
 //! Two figures: a cold start (fresh data directory: certificates are
 //! generated, the store created) and a warm one (`up` again after `down`,
@@ -15,7 +16,13 @@ use bosun_cli::{ClusterRef, DownOpts, UpOpts, down, up};
 use common::Guard;
 use std::time::{Duration, Instant};
 
-const NODES: u32 = 3;
+/// Nodes per cluster: `BOSUN_BENCH_NODES` (default 3).
+fn nodes() -> u32 {
+    std::env::var("BOSUN_BENCH_NODES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+}
 
 fn summary(label: &str, mut times: Vec<Duration>) {
     times.sort();
@@ -49,7 +56,7 @@ async fn bench(
                 name: "bench".to_owned(),
                 data_dir: Some(data.clone()),
             },
-            nodes: NODES,
+            nodes: nodes(),
             kubeconfig: Some(dir.path().join("kubeconfig")),
             bin_dir: bin_dir.clone(),
             quiet: true,
@@ -96,11 +103,11 @@ fn main() {
         .expect("tokio runtime");
     let (cold, warm, had_nodes) = runtime.block_on(bench(runs, bin_dir));
     let what = if had_nodes {
-        format!("{NODES} nodes Ready")
+        format!("{} nodes Ready", nodes())
     } else {
         "apiserver only (no node-sim)".to_owned()
     };
-    println!("bosun up --nodes {NODES} to ready: {what}");
+    println!("bosun up --nodes {} to ready: {what}", nodes());
     summary("cold (fresh data dir)", cold);
     summary("warm (up after down)", warm);
 }

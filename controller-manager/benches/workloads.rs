@@ -212,16 +212,16 @@ async fn main() {
     let available = |name: &'static str, want: usize| {
         let deploys = deploys.clone();
         async move || {
-            deploys
-                .get(name)
-                .await
-                .ok()
-                .and_then(|d| d.status)
-                .is_some_and(|s| {
-                    s.available_replicas.unwrap_or(0) as usize == want
-                        && s.updated_replicas.unwrap_or(0) as usize == want
-                        && s.replicas.unwrap_or(0) as usize == want
-                })
+            let Some(d) = deploys.get(name).await.ok() else {
+                return false;
+            };
+            let generation = d.metadata.generation;
+            d.status.is_some_and(|s| {
+                s.observed_generation == generation
+                    && s.available_replicas.unwrap_or(0) as usize == want
+                    && s.updated_replicas.unwrap_or(0) as usize == want
+                    && s.replicas.unwrap_or(0) as usize == want
+            })
         }
     };
 
