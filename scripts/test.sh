@@ -16,4 +16,4 @@ cargo build --workspace --bins --locked
 export BOSUN_APISERVER_BIN="$PWD/target/debug/bosun-apiserver"
 
 echo "==> cargo test --workspace"
-cargo test --workspace --locked
+cargo test --workspace --locked --no-fail-fast
