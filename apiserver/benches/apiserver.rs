@@ -4,7 +4,10 @@
 //! - pod creates/s at 64 concurrent clients, and the ratio to raw storage writes;
 //! - LIST of 10,000 pods served from the watch cache;
 //! - 1,000 concurrent watchers: event delivery latency at 1,000 writes/s;
-//! - apiserver RSS with 100,000 pods stored, against their JSON size.
+//! - apiserver RSS with 100,000 pods stored, against their JSON size;
+//! - writes of a ~10 KiB Deployment at 16 concurrent clients: plain update
+//!   (PUT), strategic merge patch and server-side apply, and the patches'
+//!   ratio to the update.
 //!
 //! Run: `cargo bench -p bosun-apiserver --bench apiserver` (`-- --quick` for a
 //! smoke run). Needs `etcd` on PATH.
@@ -79,11 +82,21 @@ impl Client {
     }
 
     async fn send(&self, method: Method, path: &str, body: Option<Vec<u8>>) -> (StatusCode, Bytes) {
+        self.send_as(method, path, body, "application/json").await
+    }
+
+    async fn send_as(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        content_type: &str,
+    ) -> (StatusCode, Bytes) {
         let mut request = Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base));
         if body.is_some() {
-            request = request.header("content-type", "application/json");
+            request = request.header("content-type", content_type);
         }
         let request = request
             .body(Full::new(Bytes::from(body.unwrap_or_default())))
@@ -417,6 +430,143 @@ async fn watch_latency(
     )
 }
 
+/// A Deployment of about 10 KiB as JSON: four containers with env, ports,
+/// resources, probes and mounts; `image` is the first container's image.
+fn big_deployment(namespace: &str, name: &str, image: &str) -> serde_json::Value {
+    let containers: Vec<serde_json::Value> = (0..4)
+        .map(|c| {
+            serde_json::json!({
+                "name": format!("c{c}"),
+                "image": if c == 0 { image.to_owned() } else { format!("registry.example/bench/sidecar-{c}:1.0.0") },
+                "args": ["--port=8080", "--verbose", format!("--shard={c}")],
+                "ports": [{"containerPort": 8080 + c, "name": format!("http-{c}")}, {"containerPort": 9090 + c, "name": format!("metrics-{c}")}],
+                "env": (0..30).map(|e| serde_json::json!({"name": format!("SETTING_{c}_{e}"), "value": format!("value-{c}-{e}-abcdefghij")})).collect::<Vec<_>>(),
+                "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
+                "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080 + c}, "periodSeconds": 5},
+                "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8080 + c}, "periodSeconds": 10},
+                "volumeMounts": [{"name": "config", "mountPath": format!("/etc/config-{c}")}, {"name": "data", "mountPath": format!("/var/lib/data-{c}")}],
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": name, "namespace": namespace,
+            "labels": {"app": name, "tier": "web", "team": "bench", "release": "stable"},
+            "annotations": {"bench.example/owner": "apiserver-bench", "bench.example/description": "a deployment of about ten kibibytes"},
+        },
+        "spec": {
+            "replicas": 3,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name, "tier": "web", "team": "bench"}},
+                "spec": {
+                    "containers": containers,
+                    "volumes": [{"name": "config", "configMap": {"name": "bench-config"}}, {"name": "data", "emptyDir": {}}],
+                    "nodeSelector": {"disktype": "ssd"},
+                    "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "bench", "effect": "NoSchedule"}],
+                },
+            },
+        },
+    })
+}
+
+/// How a patch-throughput run writes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum WriteKind {
+    /// PUT of the whole object (no resourceVersion: unconditional).
+    Update,
+    /// `kubectl set image`'s strategic merge patch.
+    Strategic,
+    /// Server-side apply of the whole manifest.
+    Apply,
+}
+
+/// Writes `count` changes (a new image each) to one ~10 KiB Deployment per
+/// client, `clients.len()` at a time; returns writes/s.
+async fn deployment_writes(clients: &[Client], kind: WriteKind, count: usize) -> f64 {
+    let namespace = "bench";
+    let prefix = match kind {
+        WriteKind::Update => "put",
+        WriteKind::Strategic => "smp",
+        WriteKind::Apply => "ssa",
+    };
+    let collection = format!("/apis/apps/v1/namespaces/{namespace}/deployments");
+    for (i, client) in clients.iter().enumerate() {
+        let name = format!("{prefix}-{i}");
+        let body = big_deployment(namespace, &name, "registry.example/bench/app:0");
+        let (status, text) = if kind == WriteKind::Apply {
+            client
+                .send_as(
+                    Method::PATCH,
+                    &format!("{collection}/{name}?fieldManager=bench"),
+                    Some(serde_json::to_vec(&body).unwrap()),
+                    "application/apply-patch+yaml",
+                )
+                .await
+        } else {
+            client
+                .send(
+                    Method::POST,
+                    &format!("{collection}?fieldManager=bench"),
+                    Some(serde_json::to_vec(&body).unwrap()),
+                )
+                .await
+        };
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&text)
+        );
+    }
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (i, client) in clients.iter().enumerate() {
+        let (client, next, collection) = (client.clone(), next.clone(), collection.clone());
+        tasks.push(tokio::spawn(async move {
+            let name = format!("{prefix}-{i}");
+            let path = format!("{collection}/{name}?fieldManager=bench");
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= count {
+                    break;
+                }
+                let image = format!("registry.example/bench/app:{}", n + 1);
+                let (method, body, content_type) = match kind {
+                    WriteKind::Update => (
+                        Method::PUT,
+                        serde_json::to_vec(&big_deployment(namespace, &name, &image)).unwrap(),
+                        "application/json",
+                    ),
+                    WriteKind::Strategic => (
+                        Method::PATCH,
+                        serde_json::to_vec(&serde_json::json!({"spec": {"template": {"spec": {
+                            "$setElementOrder/containers": [{"name": "c0"}, {"name": "c1"}, {"name": "c2"}, {"name": "c3"}],
+                            "containers": [{"name": "c0", "image": image}],
+                        }}}}))
+                        .unwrap(),
+                        "application/strategic-merge-patch+json",
+                    ),
+                    WriteKind::Apply => (
+                        Method::PATCH,
+                        serde_json::to_vec(&big_deployment(namespace, &name, &image)).unwrap(),
+                        "application/apply-patch+yaml",
+                    ),
+                };
+                let (status, text) = client.send_as(method, &path, Some(body), content_type).await;
+                assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&text));
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    count as f64 / started.elapsed().as_secs_f64()
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
@@ -429,6 +579,14 @@ async fn main() {
     } else {
         (10_000, 10_000, 1_000, 100_000)
     };
+    let deployment_writes_count = if quick { 1_000 } else { 5_000 };
+    let deployment_size = serde_json::to_vec(&big_deployment(
+        "bench",
+        "put-0",
+        "registry.example/bench/app:0",
+    ))
+    .unwrap()
+    .len();
 
     println!(
         "# bosun-apiserver benchmark ({} mode)",
@@ -437,6 +595,7 @@ async fn main() {
     println!();
     let etcd = EtcdProcess::start().await.unwrap();
     let mut rows = Vec::new();
+    let mut patch_rows = Vec::new();
     for backend in ["embedded", "etcd"] {
         let dir = unique_temp_dir(&format!("apiserver-bench-{backend}"));
         std::fs::create_dir_all(&dir).unwrap();
@@ -480,6 +639,16 @@ async fn main() {
             if quick { 2 } else { 5 },
         )
         .await;
+        // Deployment writes at 16 clients, one Deployment each.
+        let writers = &clients[..16];
+        let put = deployment_writes(writers, WriteKind::Update, deployment_writes_count).await;
+        let smp = deployment_writes(writers, WriteKind::Strategic, deployment_writes_count).await;
+        let ssa = deployment_writes(writers, WriteKind::Apply, deployment_writes_count).await;
+        patch_rows.push(format!(
+            "| {backend} | {put:.0}/s | {smp:.0}/s | {:.2} | {ssa:.0}/s | {:.2} |",
+            smp / put,
+            ssa / put
+        ));
         rows.push(format!(
             "| {backend} | {raw_rate:.0}/s | {rate:.0}/s | {:.2} | {} | {} | {watchers} | {deliveries} | {} | {} | {} |",
             rate / raw_rate,
@@ -529,6 +698,15 @@ async fn main() {
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for row in rows {
+        println!("{row}");
+    }
+    println!();
+    println!(
+        "| backend | update (PUT) of a {:.1} KiB Deployment, 16 clients | strategic merge patch | ratio to update | server-side apply | ratio to update |",
+        deployment_size as f64 / 1024.0
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    for row in patch_rows {
         println!("{row}");
     }
 }

@@ -145,6 +145,12 @@ impl ApiError {
 
     /// 422 with one cause per field problem.
     pub fn invalid(resource: &ResourceInfo, name: &str, causes: Vec<Cause>) -> Self {
+        Self::invalid_kind(resource.group, resource.kind, name, causes)
+    }
+
+    /// 422 with one cause per field problem, for an object of `kind` in
+    /// `group` (`PatchOptions` in `meta.k8s.io` for bad request options).
+    pub fn invalid_kind(group: &str, kind: &str, name: &str, causes: Vec<Cause>) -> Self {
         let summary = match causes.as_slice() {
             [one] => format_cause(one),
             many => format!(
@@ -152,29 +158,34 @@ impl ApiError {
                 many.iter().map(format_cause).collect::<Vec<_>>().join(", ")
             ),
         };
-        let mut d = details(name, resource.group, resource.kind);
+        let mut d = details(name, group, kind);
         if let Some(map) = d.as_object_mut() {
-            map.insert(
-                "causes".into(),
-                Value::Array(
-                    causes
-                        .iter()
-                        .map(
-                            |c| json!({"reason": c.reason, "message": c.message, "field": c.field}),
-                        )
-                        .collect(),
-                ),
-            );
+            map.insert("causes".into(), causes_value(&causes));
         }
+        let qualified = if group.is_empty() {
+            kind.to_owned()
+        } else {
+            format!("{kind}.{group}")
+        };
         Self::new(
             422,
             "Invalid",
-            format!(
-                "{} \"{name}\" is invalid: {summary}",
-                qualified_kind(resource)
-            ),
+            format!("{qualified} \"{name}\" is invalid: {summary}"),
         )
         .with_details(d)
+    }
+
+    /// 409 for a server-side apply whose fields other managers own: the
+    /// conflicts' text and one cause per conflicting field, no name or kind,
+    /// as upstream's `NewApplyConflict`.
+    pub fn apply_conflict(message: impl Into<String>, causes: Vec<Cause>) -> Self {
+        Self::new(409, "Conflict", message).with_details(json!({"causes": causes_value(&causes)}))
+    }
+
+    /// An error upstream reports without a reason (`StatusReasonUnknown`):
+    /// kubectl prints it as `Error from server: <message>`.
+    pub fn unknown(code: u16, message: impl Into<String>) -> Self {
+        Self::new(code, "", message)
     }
 
     /// 422 for a patch that cannot be applied to the object.
@@ -297,6 +308,11 @@ impl ApiError {
             "reason": self.reason,
             "code": self.code,
         });
+        if self.reason.is_empty()
+            && let Some(map) = status.as_object_mut()
+        {
+            map.remove("reason");
+        }
         if let (Some(details), Some(map)) = (&self.details, status.as_object_mut()) {
             map.insert("details".into(), details.clone());
         }
@@ -332,6 +348,15 @@ impl ApiError {
             "Request entity too large: limit is 3145728",
         )
     }
+}
+
+fn causes_value(causes: &[Cause]) -> Value {
+    Value::Array(
+        causes
+            .iter()
+            .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
+            .collect(),
+    )
 }
 
 fn format_cause(cause: &Cause) -> String {

@@ -18,13 +18,13 @@
 //!    it; `k8s-openapi` does because its field is not an `Option`), and the
 //!    patch/list extensions of [`LIST_FACTS`] are put on their properties.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
 use super::kinds::{BuiltinKind, builtin_kinds};
-use super::list_facts::LIST_FACTS;
+use super::list_facts::{LIST_FACTS, MAP_FACTS};
 
 /// Where component schemas live in an OpenAPI 3 document.
 pub(crate) const REF_PREFIX: &str = "#/components/schemas/";
@@ -64,8 +64,9 @@ pub(crate) struct KindSchemas {
 /// All built-in schemas in OpenAPI 3.0 form, keyed by name.
 #[derive(Debug)]
 pub(crate) struct Catalog {
-    /// Schema name → schema.
-    pub schemas: BTreeMap<String, Value>,
+    /// Schema name → schema (a JSON map, so the patch and apply code can
+    /// borrow it as is).
+    pub schemas: Map<String, Value>,
     /// (group, version, kind) → schema names.
     pub kinds: HashMap<(String, String, String), KindSchemas>,
 }
@@ -89,7 +90,7 @@ impl Catalog {
         generator.subschema_for::<meta::WatchEvent<meta::Status>>();
         generator.subschema_for::<meta::Patch>();
 
-        let mut schemas: BTreeMap<String, Value> = BTreeMap::new();
+        let mut schemas: Map<String, Value> = Map::new();
         for (name, mut schema) in generator.take_definitions(false) {
             to_openapi3(&mut schema);
             schemas.insert(name, schema);
@@ -157,6 +158,28 @@ impl Catalog {
             }
             // A bare `$ref` that just got siblings must become `allOf`.
             to_openapi3(prop_value);
+        }
+        for fact in MAP_FACTS {
+            let Some(schema) = schemas.get_mut(fact.schema) else {
+                continue;
+            };
+            let property = !fact.property.is_empty();
+            let target = if property {
+                schema
+                    .get_mut("properties")
+                    .and_then(|p| p.get_mut(fact.property))
+            } else {
+                Some(schema)
+            };
+            if let Some(target) = target
+                && let Some(map) = target.as_object_mut()
+            {
+                map.insert("x-kubernetes-map-type".into(), fact.map_type.into());
+                if property {
+                    // A bare `$ref` that just got a sibling must become `allOf`.
+                    to_openapi3(target);
+                }
+            }
         }
 
         Catalog { schemas, kinds }
@@ -518,6 +541,27 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn every_map_fact_names_an_existing_schema_or_property() {
+        let c = catalog();
+        for fact in MAP_FACTS {
+            let schema = &c.schemas[fact.schema];
+            let target = if fact.property.is_empty() {
+                schema
+            } else {
+                &schema["properties"][fact.property]
+            };
+            assert_eq!(
+                target["x-kubernetes-map-type"], fact.map_type,
+                "{}.{}",
+                fact.schema, fact.property
+            );
+        }
+        let claim_ref =
+            &c.schemas["io.k8s.api.core.v1.PersistentVolumeSpec"]["properties"]["claimRef"];
+        assert!(claim_ref["allOf"].is_array(), "{claim_ref}");
     }
 
     #[test]

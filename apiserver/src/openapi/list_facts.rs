@@ -1,8 +1,12 @@
-//! Patch strategies and list types of the built-in API types, as facts.
+//! Patch strategies, list types and map types of the built-in API types, as
+//! facts.
 //!
 //! `k8s-openapi`'s schemas carry no `x-kubernetes-patch-strategy`,
-//! `x-kubernetes-patch-merge-key`, `x-kubernetes-list-type` or
-//! `x-kubernetes-list-map-keys`, so they are listed here. Each row records, for
+//! `x-kubernetes-patch-merge-key`, `x-kubernetes-list-type`,
+//! `x-kubernetes-list-map-keys` or `x-kubernetes-map-type`, so they are
+//! listed here ([`LIST_FACTS`] for the first four, [`MAP_FACTS`] for the
+//! last, which server-side apply reads: an atomic struct or map is owned
+//! and replaced as a whole). Each row records, for
 //! one field of one Go API struct of Kubernetes v1.33 (`k8s.io/api`,
 //! `k8s.io/apimachinery/pkg/apis/meta/v1`, `k8s.io/apiextensions-apiserver`,
 //! `k8s.io/kube-aggregator`, tags `v0.33.0`):
@@ -418,4 +422,71 @@ pub(crate) const LIST_FACTS: &[ListFact] = &[
     f("io.k8s.apimachinery.pkg.apis.meta.v1.StatusDetails", "causes", "", "", "atomic", &[]),
     f("io.k8s.kube-aggregator.pkg.apis.apiregistration.v1.APIServiceSpec", "caBundle", "", "", "atomic", &[]),
     f("io.k8s.kube-aggregator.pkg.apis.apiregistration.v1.APIServiceStatus", "conditions", "merge", "type", "map", &["type"]),
+];
+
+/// One `x-kubernetes-map-type` fact: `+structType=atomic` above a Go struct
+/// (`property` empty: the mark goes on the struct's own schema), or
+/// `+mapType=...` / `+structType=...` above one field.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MapFact {
+    /// Schema name, e.g. `io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector`.
+    pub schema: &'static str,
+    /// JSON property name, or `""` for the struct itself.
+    pub property: &'static str,
+    /// `atomic` or `granular`.
+    pub map_type: &'static str,
+}
+
+const fn m(schema: &'static str, property: &'static str, map_type: &'static str) -> MapFact {
+    MapFact {
+        schema,
+        property,
+        map_type,
+    }
+}
+
+/// The map-type facts of the same tags as [`LIST_FACTS`], sorted by schema
+/// then property.
+#[rustfmt::skip]
+pub(crate) const MAP_FACTS: &[MapFact] = &[
+    m("io.k8s.api.admissionregistration.v1.MatchResources", "", "atomic"),
+    m("io.k8s.api.admissionregistration.v1.NamedRuleWithOperations", "", "atomic"),
+    m("io.k8s.api.admissionregistration.v1.ParamKind", "", "atomic"),
+    m("io.k8s.api.admissionregistration.v1.ParamRef", "", "atomic"),
+    m("io.k8s.api.admissionregistration.v1.Variable", "", "atomic"),
+    m("io.k8s.api.admissionregistration.v1alpha1.MatchResources", "", "atomic"),
+    m("io.k8s.api.admissionregistration.v1alpha1.NamedRuleWithOperations", "", "atomic"),
+    m("io.k8s.api.admissionregistration.v1alpha1.ParamKind", "", "atomic"),
+    m("io.k8s.api.admissionregistration.v1alpha1.ParamRef", "", "atomic"),
+    m("io.k8s.api.admissionregistration.v1beta1.MatchResources", "", "atomic"),
+    m("io.k8s.api.admissionregistration.v1beta1.NamedRuleWithOperations", "", "atomic"),
+    m("io.k8s.api.admissionregistration.v1beta1.ParamKind", "", "atomic"),
+    m("io.k8s.api.admissionregistration.v1beta1.ParamRef", "", "atomic"),
+    m("io.k8s.api.admissionregistration.v1beta1.Variable", "", "atomic"),
+    m("io.k8s.api.autoscaling.v1.CrossVersionObjectReference", "", "atomic"),
+    m("io.k8s.api.core.v1.ConfigMapKeySelector", "", "atomic"),
+    m("io.k8s.api.core.v1.EndpointAddress", "", "atomic"),
+    m("io.k8s.api.core.v1.EndpointPort", "", "atomic"),
+    m("io.k8s.api.core.v1.LocalObjectReference", "", "atomic"),
+    m("io.k8s.api.core.v1.NodeSelector", "", "atomic"),
+    m("io.k8s.api.core.v1.NodeSelectorTerm", "", "atomic"),
+    m("io.k8s.api.core.v1.ObjectFieldSelector", "", "atomic"),
+    m("io.k8s.api.core.v1.ObjectReference", "", "atomic"),
+    m("io.k8s.api.core.v1.PersistentVolumeSpec", "claimRef", "granular"),
+    m("io.k8s.api.core.v1.PodSpec", "nodeSelector", "atomic"),
+    m("io.k8s.api.core.v1.ReplicationControllerSpec", "selector", "atomic"),
+    m("io.k8s.api.core.v1.ResourceFieldSelector", "", "atomic"),
+    m("io.k8s.api.core.v1.ScopeSelector", "", "atomic"),
+    m("io.k8s.api.core.v1.SecretKeySelector", "", "atomic"),
+    m("io.k8s.api.core.v1.SecretReference", "", "atomic"),
+    m("io.k8s.api.core.v1.ServiceSpec", "selector", "atomic"),
+    m("io.k8s.api.core.v1.TopologySelectorTerm", "", "atomic"),
+    m("io.k8s.api.core.v1.TypedLocalObjectReference", "", "atomic"),
+    m("io.k8s.api.discovery.v1.EndpointPort", "", "atomic"),
+    m("io.k8s.api.networking.v1.ServiceBackendPort", "", "atomic"),
+    m("io.k8s.api.node.v1.Scheduling", "nodeSelector", "atomic"),
+    m("io.k8s.api.rbac.v1.RoleRef", "", "atomic"),
+    m("io.k8s.api.rbac.v1.Subject", "", "atomic"),
+    m("io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector", "", "atomic"),
+    m("io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference", "", "atomic"),
 ];

@@ -213,6 +213,22 @@ fn catalog() -> &'static Catalog {
     CATALOG.get_or_init(Catalog::build)
 }
 
+/// Every built-in component schema (OpenAPI v3 form, with the patch and
+/// list extensions), keyed by name: what strategic merge patch and
+/// server-side apply read. Built on first use and shared.
+pub fn component_schemas() -> &'static Map<String, Value> {
+    &catalog().schemas
+}
+
+/// The component schema name of a built-in kind, e.g.
+/// `io.k8s.api.apps.v1.Deployment`; `None` for kinds without a built-in
+/// type.
+pub fn kind_schema(group: &str, version: &str, kind: &str) -> Option<&'static str> {
+    catalog()
+        .kind(group, version, kind)
+        .map(|k| k.kind.as_str())
+}
+
 /// A stable content hash: FNV-1a, 128 bits, as 32 uppercase hex digits.
 fn content_hash(bytes: &[u8]) -> String {
     const OFFSET: u128 = 0x6c62272e07bb014262b821756295c58d;

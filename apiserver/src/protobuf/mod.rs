@@ -100,6 +100,32 @@ pub fn decode_with_defaults(
     decode_envelope(body, default_api_version, default_kind, 0, &mut ctx)
 }
 
+/// Go's zero value of a built-in kind as its JSON encoding shows it
+/// (non-pointer structs as `{}`, nil slices and times as `null`, `omitempty`
+/// fields absent): what upstream's field manager compares a created object
+/// against. `None` for kinds outside the table.
+#[must_use]
+pub fn zero_value(api_version: &str, kind: &str) -> Option<Value> {
+    fn put_bytes(out: &mut Vec<u8>, field: u8, bytes: &[u8]) {
+        out.push((field << 3) | 2);
+        let mut len = bytes.len();
+        while len >= 0x80 {
+            out.push((len as u8 & 0x7f) | 0x80);
+            len >>= 7;
+        }
+        out.push(len as u8);
+        out.extend_from_slice(bytes);
+    }
+    find_kind(api_version, kind)?;
+    let mut type_meta = Vec::new();
+    put_bytes(&mut type_meta, 1, api_version.as_bytes());
+    put_bytes(&mut type_meta, 2, kind.as_bytes());
+    let mut body = MAGIC.to_vec();
+    put_bytes(&mut body, 1, &type_meta);
+    put_bytes(&mut body, 2, b"");
+    decode(&body).ok()
+}
+
 /// Whether [`decode`] has a schema for `kind` in `api_version`.
 #[must_use]
 pub fn supports(api_version: &str, kind: &str) -> bool {
@@ -542,6 +568,18 @@ mod tests {
                             "strategy": {}},
                    "status": {}})
         );
+    }
+
+    #[test]
+    fn zero_values_of_kinds() {
+        let zero = zero_value("apps/v1", "Deployment").expect("deployment");
+        assert_eq!(zero["spec"]["strategy"], json!({}));
+        assert_eq!(zero["spec"]["template"]["spec"]["containers"], Value::Null);
+        assert_eq!(
+            zero_value("v1", "ConfigMap").expect("cm")["metadata"],
+            json!({"creationTimestamp": null})
+        );
+        assert_eq!(zero_value("example.com/v1", "Widget"), None);
     }
 
     #[test]

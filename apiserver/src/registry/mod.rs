@@ -14,6 +14,9 @@ pub mod subresources;
 pub mod watch;
 pub mod write;
 
+#[cfg(test)]
+mod mutation_tests;
+
 use crate::codec;
 use crate::status::ApiError;
 use bosun_storage::{ListOptions, Storage, StorageError, keys};

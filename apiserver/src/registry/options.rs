@@ -37,7 +37,9 @@ impl FieldValidation {
 pub struct WriteOptions {
     /// `dryRun=All`: run everything but the write.
     pub dry_run: bool,
-    /// `fieldManager`.
+    /// `fieldManager`; routes fill in upstream's default (the User-Agent's
+    /// first word) for writes other than apply. `None` (the server's own
+    /// writes) records the server as the manager.
     pub field_manager: Option<String>,
     /// `fieldValidation`.
     pub field_validation: FieldValidation,

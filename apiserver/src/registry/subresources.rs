@@ -3,6 +3,7 @@
 
 use super::meta::{self, metadata_mut};
 use super::options::{DeleteOptions, WriteOptions};
+use super::write::{Tracking, manager_of};
 use super::{Outcome, Registry};
 use crate::patch;
 use crate::status::{ApiError, Cause};
@@ -90,8 +91,11 @@ impl Registry {
         Ok(scale_of(resource, &object))
     }
 
-    /// `PUT .../scale` (a Scale body) or `PATCH .../scale` (a patch of the
-    /// current Scale): sets `spec.replicas` of the object.
+    /// `PUT .../scale` (a Scale body) or `PATCH .../scale` (a JSON, merge
+    /// or strategic merge patch of the current Scale): sets `spec.replicas`
+    /// of the object. The writer's ownership of `spec.replicas` is recorded
+    /// on the object with subresource `scale`, as upstream's scale handler
+    /// does.
     pub async fn update_scale(
         &self,
         resource: &ResourceInfo,
@@ -100,12 +104,26 @@ impl Registry {
         change: ScaleChange<'_>,
         options: &WriteOptions,
     ) -> Result<Value, ApiError> {
+        if let ScaleChange::Patch(p) = &change
+            && p.kind == patch::PatchKind::Apply
+        {
+            return Err(ApiError::unsupported_media_type(
+                "application/apply-patch+yaml",
+                &patch::ACCEPTED[..3],
+            ));
+        }
+        let tracking = Tracking::Update {
+            manager: manager_of(options),
+            subresource: Some("scale"),
+        };
         let outcome: Outcome = self
-            .guaranteed_update(resource, namespace, name, None, options, |old| {
+            .guaranteed_update(resource, namespace, name, None, options, tracking, |old| {
                 let current = scale_of(resource, old);
                 let wanted = match &change {
                     ScaleChange::Replace(scale) => scale.clone(),
-                    ScaleChange::Patch(p) => patch::apply(p.kind, &current, p.body)?,
+                    ScaleChange::Patch(p) => {
+                        patch::apply(p.kind, &current, p.body, Some(patch::SCALE_SCHEMA))?
+                    }
                 };
                 let rv = meta::meta_str(&wanted, "resourceVersion");
                 if !rv.is_empty() && rv != meta::meta_str(old, "resourceVersion") {
@@ -168,7 +186,7 @@ impl Registry {
             skip_validation: true,
             ..WriteOptions::default()
         };
-        self.guaranteed_update(pods, Some(namespace), pod, None, &options, |old| {
+        self.guaranteed_update(pods, Some(namespace), pod, None, &options, Tracking::Untracked, |old| {
             if meta::is_deleting(old) {
                 return Err(binding_conflict(format!("pod {pod} is being deleted, cannot be assigned to a host")));
             }

@@ -4,8 +4,9 @@ use super::meta::{self, metadata_mut};
 use super::options::{DeleteOptions, ListParams, WriteOptions};
 use super::strategy::{self, Strategy};
 use super::{Outcome, Registry, set_type_meta};
+use crate::apply;
 use crate::codec;
-use crate::patch;
+use crate::patch::{self, PatchKind};
 use crate::status::{ApiError, Cause};
 use crate::{defaults, validation};
 use bosun_storage::{KeyValue, StorageError};
@@ -28,6 +29,16 @@ pub enum Target {
 }
 
 impl Target {
+    /// The subresource a write to this target goes through, as recorded in
+    /// managedFields.
+    pub fn subresource(self) -> Option<&'static str> {
+        match self {
+            Self::Main => None,
+            Self::Status => Some("status"),
+            Self::Finalize => Some("finalize"),
+        }
+    }
+
     /// The target for a subresource name.
     pub fn for_subresource(sub: Option<&str>) -> Result<Self, ApiError> {
         match sub {
@@ -37,6 +48,32 @@ impl Target {
             Some(_) => Err(ApiError::method_not_allowed()),
         }
     }
+}
+
+/// How a write is recorded in `metadata.managedFields`.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Tracking<'a> {
+    /// Not recorded: the server's own bookkeeping (bindings), as upstream.
+    Untracked,
+    /// A create, update or non-apply patch by `manager` through
+    /// `subresource`: recorded once the object is defaulted and validated.
+    Update {
+        /// The field manager.
+        manager: &'a str,
+        /// The subresource written through.
+        subresource: Option<&'a str>,
+    },
+    /// Recorded while building the object (server-side apply).
+    Recorded,
+}
+
+/// The manager of a write: the request's `fieldManager` (the route fills in
+/// upstream's User-Agent default), or the server itself.
+pub(super) fn manager_of(options: &WriteOptions) -> &str {
+    options
+        .field_manager
+        .as_deref()
+        .unwrap_or(apply::SERVER_MANAGER)
 }
 
 /// Jobs get a selector on their own uid and matching template labels unless
@@ -77,6 +114,15 @@ fn generate_job_selector(resource: &ResourceInfo, job: &mut Value) {
     ] {
         labels.insert(key.into(), json!(value));
     }
+}
+
+/// Whether the create strategy fills fields of its own that the creator
+/// must not own: a namespace's `kubernetes` finalizer, a job's selector.
+fn strategy_fills_on_create(resource: &ResourceInfo) -> bool {
+    matches!(
+        (resource.group, resource.plural),
+        ("", "namespaces") | ("batch", "jobs")
+    )
 }
 
 fn is_service(resource: &ResourceInfo) -> bool {
@@ -292,13 +338,31 @@ impl Registry {
         Ok(())
     }
 
-    /// Creates an object.
+    /// Creates an object, recording its fields as owned by the request's
+    /// field manager.
     pub async fn create(
+        &self,
+        resource: &ResourceInfo,
+        namespace: Option<&str>,
+        object: Value,
+        options: &WriteOptions,
+    ) -> Result<Outcome, ApiError> {
+        let tracking = Tracking::Update {
+            manager: manager_of(options),
+            subresource: None,
+        };
+        self.create_tracked(resource, namespace, object, options, tracking)
+            .await
+    }
+
+    /// Creates an object; `tracking` says how its managedFields come about.
+    async fn create_tracked(
         &self,
         resource: &ResourceInfo,
         namespace: Option<&str>,
         mut object: Value,
         options: &WriteOptions,
+        tracking: Tracking<'_>,
     ) -> Result<Outcome, ApiError> {
         check_type(resource, &mut object)?;
         check_namespace(resource, namespace, &mut object)?;
@@ -330,6 +394,38 @@ impl Registry {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_owned();
+        // As upstream, the creator owns what it sent plus the defaults of
+        // decoding, not what the strategy sets afterwards: status (a reset
+        // field anyway), a namespace's finalizer, a job's generated
+        // selector. Kinds whose strategy fills fields on create are recorded
+        // from what was sent; the others once defaulted below.
+        let mut record_after_admit = None;
+        if let Tracking::Update {
+            manager,
+            subresource,
+        } = tracking
+        {
+            if strategy_fills_on_create(resource) {
+                let mut sent = object.clone();
+                defaults::apply_defaults(
+                    resource.group,
+                    resource.version,
+                    resource.kind,
+                    &mut sent,
+                );
+                apply::record(resource, subresource, None, &mut sent, manager);
+                let managed = meta::metadata(&sent)
+                    .and_then(|m| m.get("managedFields"))
+                    .cloned();
+                let object_meta = metadata_mut(&mut object);
+                match managed {
+                    Some(managed) => object_meta.insert("managedFields".into(), managed),
+                    None => object_meta.remove("managedFields"),
+                };
+            } else {
+                record_after_admit = Some((manager, subresource));
+            }
+        }
         if strategy.status_subresource
             && !strategy.keep_status_on_create
             && let (Some(status), Some(map)) =
@@ -360,6 +456,7 @@ impl Registry {
                 );
             }
             let mut candidate = object.clone();
+            apply::normalize_reset(&mut candidate);
             defaults::apply_create_defaults(
                 resource.group,
                 resource.version,
@@ -376,6 +473,9 @@ impl Registry {
                 );
             } else {
                 admit(resource, &mut candidate, None)?;
+            }
+            if let Some((manager, subresource)) = record_after_admit {
+                apply::record(resource, subresource, None, &mut candidate, manager);
             }
             let name = meta::name(&candidate).to_owned();
             if options.dry_run {
@@ -445,18 +545,31 @@ impl Registry {
             }
             return Err(e);
         }
-        self.guaranteed_update(resource, namespace, name, precondition, options, |old| {
-            let mut new = object.clone();
-            check_namespace(resource, namespace, &mut new)?;
-            if is_service(resource) && target == Target::Main {
-                super::services::preserve_allocations(&mut new, old);
-            }
-            Ok(apply_target(new, old, target, &strategy))
-        })
+        let tracking = Tracking::Update {
+            manager: manager_of(options),
+            subresource: target.subresource(),
+        };
+        self.guaranteed_update(
+            resource,
+            namespace,
+            name,
+            precondition,
+            options,
+            tracking,
+            |old| {
+                let mut new = object.clone();
+                check_namespace(resource, namespace, &mut new)?;
+                if is_service(resource) && target == Target::Main {
+                    super::services::preserve_allocations(&mut new, old);
+                }
+                Ok(apply_target(new, old, target, &strategy))
+            },
+        )
         .await
     }
 
-    /// Applies a patch to the stored object (or its status) and writes it.
+    /// Applies a JSON, merge or strategic merge patch to the stored object
+    /// (or its status) and writes it.
     pub async fn patch(
         &self,
         resource: &ResourceInfo,
@@ -466,12 +579,28 @@ impl Registry {
         target: Target,
         options: &WriteOptions,
     ) -> Result<Outcome, ApiError> {
+        if patch.kind == PatchKind::Apply {
+            return self
+                .apply(resource, namespace, name, patch.body, target, options)
+                .await;
+        }
         let strategy = strategy::for_resource(resource);
+        let schema = patch::schema_for(resource);
+        if patch.kind == PatchKind::Strategic && schema.is_none() {
+            return Err(ApiError::unsupported_media_type(
+                "application/strategic-merge-patch+json",
+                patch::ACCEPTED_CUSTOM,
+            ));
+        }
+        let tracking = Tracking::Update {
+            manager: manager_of(options),
+            subresource: target.subresource(),
+        };
         let mut warnings = Vec::new();
         let mut outcome = self
-            .guaranteed_update(resource, namespace, name, None, options, |old| {
+            .guaranteed_update(resource, namespace, name, None, options, tracking, |old| {
                 warnings.clear();
-                let mut patched = patch::apply(patch.kind, old, patch.body)?;
+                let mut patched = patch::apply(patch.kind, old, patch.body, schema)?;
                 check_type(resource, &mut patched)?;
                 check_name(name, &patched)?;
                 // A resourceVersion in the patch is a precondition.
@@ -488,10 +617,93 @@ impl Registry {
         Ok(outcome)
     }
 
+    /// Server-side apply (`application/apply-patch+yaml`): merges the
+    /// applied configuration into the stored object by field ownership,
+    /// recording the applier's fields; creates the object when it does not
+    /// exist (main resource only). Conflicts with other managers are 409
+    /// unless `force`.
+    pub async fn apply(
+        &self,
+        resource: &ResourceInfo,
+        namespace: Option<&str>,
+        name: &str,
+        body: &[u8],
+        target: Target,
+        options: &WriteOptions,
+    ) -> Result<Outcome, ApiError> {
+        let applied = apply::decode_applied(body)?;
+        let manager = options.field_manager.as_deref().unwrap_or_default();
+        let field_manager = apply::field_manager(resource, target.subresource());
+        let strategy = strategy::for_resource(resource);
+        let now = meta::now_rfc3339();
+        let apply_error = |e: apply::ApplyError| apply::api_error(&e);
+        let warnings = apply_strictness(body, options)?;
+        for _ in 0..MAX_RETRIES {
+            let updated = self
+                .guaranteed_update(
+                    resource,
+                    namespace,
+                    name,
+                    None,
+                    options,
+                    Tracking::Recorded,
+                    |old| {
+                        let merged = field_manager
+                            .apply(Some(old), &applied, manager, options.force, &now)
+                            .map_err(apply_error)?;
+                        let mut new = merged.object;
+                        check_type(resource, &mut new)?;
+                        check_name(name, &new)?;
+                        check_namespace(resource, namespace, &mut new)?;
+                        if is_service(resource) && target == Target::Main {
+                            super::services::preserve_allocations(&mut new, old);
+                        }
+                        Ok(apply_target(new, old, target, &strategy))
+                    },
+                )
+                .await;
+            match updated {
+                Err(e) if e.code == 404 && target == Target::Main => {}
+                other => {
+                    return other.map(|mut outcome| {
+                        outcome.warnings.extend(warnings.iter().cloned());
+                        outcome
+                    });
+                }
+            }
+            // Absent: apply to nothing and create, as upstream's apply does.
+            let merged = field_manager
+                .apply(None, &applied, manager, options.force, &now)
+                .map_err(apply_error)?;
+            let mut object = merged.object;
+            check_name(name, &object)?;
+            metadata_mut(&mut object).insert("name".into(), json!(name));
+            match self
+                .create_tracked(resource, namespace, object, options, Tracking::Recorded)
+                .await
+            {
+                // Created meanwhile by someone else: apply to theirs.
+                Err(e) if e.code == 409 && e.reason == "AlreadyExists" => continue,
+                other => {
+                    return other.map(|mut outcome| {
+                        outcome.warnings.extend(warnings.iter().cloned());
+                        outcome
+                    });
+                }
+            }
+        }
+        Err(ApiError::conflict(
+            resource,
+            name,
+            "too many concurrent updates, please try again",
+        ))
+    }
+
     /// Read-modify-write with upstream's rules: a client precondition that is
     /// stale is a 409; races the client did not ask about are retried; an
     /// update that changes nothing writes nothing; an object being deleted
     /// whose last finalizer goes is deleted.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn guaranteed_update<F>(
         &self,
         resource: &ResourceInfo,
@@ -499,6 +711,7 @@ impl Registry {
         name: &str,
         precondition: Option<i64>,
         options: &WriteOptions,
+        tracking: Tracking<'_>,
         mut build: F,
     ) -> Result<Outcome, ApiError>
     where
@@ -517,10 +730,20 @@ impl Registry {
             let mut old = codec::decode_as(resource, &current)?;
             set_type_meta(&mut old, resource);
             let mut new = build(&old)?;
+            if let Tracking::Update { .. } = tracking {
+                apply::normalize_reset(&mut new);
+            }
             if options.skip_validation {
                 defaults::apply_defaults(resource.group, resource.version, resource.kind, &mut new);
             } else {
                 admit(resource, &mut new, Some(&old))?;
+            }
+            if let Tracking::Update {
+                manager,
+                subresource,
+            } = tracking
+            {
+                apply::record(resource, subresource, Some(&old), &mut new, manager);
             }
             let bytes = codec::encode_as(resource, &new)?;
             if bytes == current.value {
@@ -708,6 +931,29 @@ impl Registry {
             "metadata": {"resourceVersion": revision.to_string()},
             "items": deleted,
         }))
+    }
+}
+
+/// Field validation of an apply body, as upstream: repeated keys fail a
+/// `Strict` request with 400, become warnings under `Warn`. (Unknown
+/// fields are the field manager's to reject: they are not in the schema.)
+fn apply_strictness(body: &[u8], options: &WriteOptions) -> Result<Vec<String>, ApiError> {
+    use crate::fieldcheck;
+    use crate::registry::options::FieldValidation;
+    if options.field_validation == FieldValidation::Ignore {
+        return Ok(Vec::new());
+    }
+    let problems: Vec<String> = fieldcheck::duplicate_fields(body)
+        .iter()
+        .map(|p| fieldcheck::duplicate_field_error(p))
+        .collect();
+    match options.field_validation {
+        _ if problems.is_empty() => Ok(Vec::new()),
+        FieldValidation::Strict => Err(ApiError::bad_request(format!(
+            "error strict decoding YAML: {}",
+            fieldcheck::strict_decoding_message(&problems)
+        ))),
+        _ => Ok(problems),
     }
 }
 

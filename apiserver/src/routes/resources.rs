@@ -2,7 +2,9 @@
 //! parsed against the resource table and dispatched to the registry.
 
 use super::AppState;
+use crate::apply::{self, OptionsKind};
 use crate::patch::PatchKind;
+use crate::registry::options::WriteOptions;
 use crate::registry::subresources::ScaleChange;
 use crate::registry::write::Target;
 use crate::request::{self, Query};
@@ -121,17 +123,19 @@ async fn dispatch(app: AppState, request: Request) -> Result<Response, ApiError>
                 "scale",
             )?;
             let change = ScaleChange::Replace(scale);
+            let options = write_options(&query, &headers, OptionsKind::Update)?;
             let scale = registry
-                .update_scale(resource, ns, &name, change, &query.write_options()?)
+                .update_scale(resource, ns, &name, change, &options)
                 .await?;
             Ok(response::json_response(StatusCode::OK, &scale))
         }
         (Method::PATCH, Some(name), Some("scale")) => {
             let kind = PatchKind::from_content_type(header_str(&headers, "content-type"))?;
+            let options = write_options(&query, &headers, patch_options(kind, &query))?;
             let body = request::read_body(body).await?;
             let change = ScaleChange::Patch(crate::patch::Patch { kind, body: &body });
             let scale = registry
-                .update_scale(resource, ns, &name, change, &query.write_options()?)
+                .update_scale(resource, ns, &name, change, &options)
                 .await?;
             Ok(response::json_response(StatusCode::OK, &scale))
         }
@@ -205,7 +209,7 @@ async fn dispatch(app: AppState, request: Request) -> Result<Response, ApiError>
         }
         (Method::POST, None, None) => {
             verb_check(resource, "create")?;
-            let options = query.write_options()?;
+            let options = write_options(&query, &headers, OptionsKind::Create)?;
             let decoded =
                 request::decode_object(&headers, &request::read_body(body).await?, resource)?;
             let warnings = request::field_validation(
@@ -232,7 +236,7 @@ async fn dispatch(app: AppState, request: Request) -> Result<Response, ApiError>
                 verb_check(resource, "update")?;
             }
             let target = Target::for_subresource(sub)?;
-            let options = query.write_options()?;
+            let options = write_options(&query, &headers, OptionsKind::Update)?;
             let decoded =
                 request::decode_object(&headers, &request::read_body(body).await?, resource)?;
             let warnings = request::field_validation(
@@ -259,7 +263,8 @@ async fn dispatch(app: AppState, request: Request) -> Result<Response, ApiError>
                 verb_check(resource, "patch")?;
             }
             let target = Target::for_subresource(sub)?;
-            let kind = PatchKind::from_content_type(header_str(&headers, "content-type"))?;
+            let kind = PatchKind::for_resource(header_str(&headers, "content-type"), resource)?;
+            let options = write_options(&query, &headers, patch_options(kind, &query))?;
             let body = request::read_body(body).await?;
             let outcome = registry
                 .patch(
@@ -268,11 +273,17 @@ async fn dispatch(app: AppState, request: Request) -> Result<Response, ApiError>
                     &name,
                     crate::patch::Patch { kind, body: &body },
                     target,
-                    &query.write_options()?,
+                    &options,
                 )
                 .await?;
+            // Server-side apply answers 201 when it created the object.
+            let code = if outcome.created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
             Ok(response::with_warnings(
-                response::object(resource, StatusCode::OK, &outcome.object, Render::Object),
+                response::object(resource, code, &outcome.object, Render::Object),
                 &outcome.warnings,
             ))
         }
@@ -302,6 +313,35 @@ async fn dispatch(app: AppState, request: Request) -> Result<Response, ApiError>
             Ok(response::json_response(StatusCode::OK, &list))
         }
         _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
+/// The options of a write, checked as upstream checks `CreateOptions`,
+/// `UpdateOptions` and `PatchOptions`; without a `fieldManager`, writes
+/// other than apply are recorded under upstream's default, the first word
+/// of the User-Agent.
+fn write_options(
+    query: &Query,
+    headers: &HeaderMap,
+    kind: OptionsKind,
+) -> Result<WriteOptions, ApiError> {
+    let mut options = query.write_options()?;
+    options.field_manager = options.field_manager.filter(|m| !m.is_empty());
+    apply::validate_options(kind, options.field_manager.as_deref())?;
+    if options.field_manager.is_none() {
+        options.field_manager = Some(apply::manager_from_user_agent(header_str(
+            headers,
+            "user-agent",
+        )));
+    }
+    Ok(options)
+}
+
+/// The options kind of a patch of type `kind`.
+fn patch_options(kind: PatchKind, query: &Query) -> OptionsKind {
+    OptionsKind::Patch {
+        apply: kind == PatchKind::Apply,
+        force_given: query.get("force").is_some(),
     }
 }
 
