@@ -527,3 +527,89 @@ spec:
     );
     assert!(!taints.contains("unreachable"), "{taints}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_image_pause_resume_restart_and_undo_to_a_revision() {
+    let c = UpCluster::start(3, false).await;
+    let image = |c: &UpCluster| {
+        c.ok(&[
+            "get",
+            "deploy",
+            "web",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].image}",
+        ])
+    };
+    let replica_sets = |c: &UpCluster| {
+        c.ok(&["get", "rs", "-l", "app=web", "--no-headers"])
+            .lines()
+            .count()
+    };
+    c.ok(&[
+        "create",
+        "deployment",
+        "web",
+        "--image=nginx:1",
+        "--replicas=3",
+    ]);
+    c.ok(&["rollout", "status", "deploy/web", "--timeout=90s"]);
+
+    // set image (a strategic merge patch) rolls out revision 2.
+    c.ok(&["set", "image", "deploy/web", "nginx=nginx:2"]);
+    c.ok(&["rollout", "status", "deploy/web", "--timeout=90s"]);
+    assert_eq!(image(&c), "nginx:2");
+    assert_eq!(replica_sets(&c), 2);
+
+    // Paused: template changes make no new ReplicaSet.
+    c.ok(&["rollout", "pause", "deploy/web"]);
+    c.ok(&["set", "image", "deploy/web", "nginx=nginx:3"]);
+    let reason = c.eventually(
+        &[
+            "get",
+            "deploy",
+            "web",
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"Progressing\")].reason}",
+        ],
+        |o| o == "DeploymentPaused",
+    );
+    assert_eq!(reason, "DeploymentPaused");
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(replica_sets(&c), 2, "a paused deployment does not roll");
+
+    // Resumed: it rolls to nginx:3.
+    c.ok(&["rollout", "resume", "deploy/web"]);
+    c.ok(&["rollout", "status", "deploy/web", "--timeout=90s"]);
+    assert_eq!(replica_sets(&c), 3);
+
+    // Restart: a new ReplicaSet with the restartedAt annotation.
+    c.ok(&["rollout", "restart", "deploy/web"]);
+    c.ok(&["rollout", "status", "deploy/web", "--timeout=90s"]);
+    assert_eq!(replica_sets(&c), 4);
+    let annotations = c.ok(&[
+        "get",
+        "deploy",
+        "web",
+        "-o",
+        "jsonpath={.spec.template.metadata.annotations}",
+    ]);
+    assert!(
+        annotations.contains("kubectl.kubernetes.io/restartedAt"),
+        "{annotations}"
+    );
+
+    // Undo to revision 2 brings nginx:2 back as the newest revision.
+    let history = c.ok(&["rollout", "history", "deploy/web"]);
+    assert!(history.contains('4'), "{history}");
+    c.ok(&["rollout", "undo", "deploy/web", "--to-revision=2"]);
+    c.ok(&["rollout", "status", "deploy/web", "--timeout=90s"]);
+    assert_eq!(image(&c), "nginx:2");
+    let revision = c.ok(&[
+        "get",
+        "deploy",
+        "web",
+        "-o",
+        "jsonpath={.metadata.annotations.deployment\\.kubernetes\\.io/revision}",
+    ]);
+    assert_eq!(revision, "5");
+}
