@@ -4,9 +4,11 @@
 //! controller-manager. There is no node here: the tests play the kubelet
 //! and write pod status themselves.
 
+mod common;
+
+use common::*;
+
 use bosun_controller_manager::clock::Clock;
-use bosun_controller_manager::{Config, run};
-use bosun_runtime::testing::Apiserver;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
@@ -14,74 +16,10 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, Instant};
-use tokio::sync::oneshot;
+use std::time::Duration;
 
 const FINALIZER: &str = "batch.kubernetes.io/job-tracking";
 const INDEX: &str = "batch.kubernetes.io/job-completion-index";
-
-struct Cluster {
-    server: Apiserver,
-    client: kube::Client,
-    stop: Option<oneshot::Sender<()>>,
-}
-
-fn start(config: Config) -> oneshot::Sender<()> {
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        if let Err(error) = run(config, async {
-            let _ = stopped.await;
-        })
-        .await
-        {
-            panic!("controller-manager failed: {error}");
-        }
-    });
-    stop
-}
-
-fn config(server: &Apiserver, controllers: &str, edit: impl FnOnce(&mut Config)) -> Config {
-    let mut config = Config::new(Some(server.kubeconfig.clone()));
-    config.controllers = controllers.split(',').map(str::to_owned).collect();
-    // Replacement pods after failures wait 200 ms (not 10 s) here.
-    config.job_pod_failure_backoff_ms = 200;
-    edit(&mut config);
-    config
-}
-
-async fn cluster_with(controllers: &str, edit: impl FnOnce(&mut Config)) -> Option<Cluster> {
-    let server = Apiserver::start().await?;
-    let client = server.client().await;
-    let stop = start(config(&server, controllers, edit));
-    Some(Cluster {
-        server,
-        client,
-        stop: Some(stop),
-    })
-}
-
-async fn cluster(controllers: &str) -> Option<Cluster> {
-    cluster_with(controllers, |_| {}).await
-}
-
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn object<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
-    serde_json::from_value(value).expect("object")
-}
 
 fn job_manifest(name: &str, spec: serde_json::Value) -> serde_json::Value {
     let mut spec = spec;
@@ -331,7 +269,7 @@ async fn an_indexed_job_runs_one_pod_per_index_even_across_restarts() {
     // A new controller-manager takes over: it must not add pods.
     drop(c.stop.take());
     tokio::time::sleep(Duration::from_millis(300)).await;
-    c.stop = Some(start(config(&c.server, "job", |_| {})));
+    c.stop = Some(start(config(&c.server, "job")));
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(pods_of(&c.client, "sq").await.len(), 3);
 

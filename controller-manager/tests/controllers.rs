@@ -2,60 +2,13 @@
 //! `BOSUN_APISERVER_BIN`; skipped without it), each test with its own
 //! apiserver and an in-process controller-manager.
 
-use bosun_controller_manager::{Config, run};
-use bosun_runtime::testing::Apiserver;
+mod common;
+
+use common::*;
+
 use k8s_openapi::api::core::v1::{ConfigMap, Endpoints, Namespace, Pod, Service, ServiceAccount};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::json;
-use std::time::{Duration, Instant};
-use tokio::sync::oneshot;
-
-struct Cluster {
-    server: Apiserver,
-    client: kube::Client,
-    _stop: oneshot::Sender<()>,
-}
-
-async fn cluster(controllers: &str) -> Option<Cluster> {
-    let server = Apiserver::start().await?;
-    let client = server.client().await;
-    let mut config = Config::new(Some(server.kubeconfig.clone()));
-    config.controllers = controllers.split(',').map(str::to_owned).collect();
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        if let Err(error) = run(config, async {
-            let _ = stopped.await;
-        })
-        .await
-        {
-            panic!("controller-manager failed: {error}");
-        }
-    });
-    Some(Cluster {
-        server,
-        client,
-        _stop: stop,
-    })
-}
-
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn object<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
-    serde_json::from_value(value).expect("object")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_namespace_gets_a_default_service_account() {

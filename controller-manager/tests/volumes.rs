@@ -5,67 +5,16 @@
 //! controller-manager. There is no scheduler: tests create Node objects
 //! and bind pods themselves through `pods/binding`.
 
-use bosun_controller_manager::{Config, run};
-use bosun_runtime::testing::Apiserver;
+mod common;
+
+use common::*;
+
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Event, Node, PersistentVolume, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use serde_json::json;
-use std::time::{Duration, Instant};
-use tokio::sync::oneshot;
-
-struct Cluster {
-    server: Apiserver,
-    client: kube::Client,
-    _stop: oneshot::Sender<()>,
-}
-
-async fn cluster(controllers: &str) -> Option<Cluster> {
-    let server = Apiserver::start().await?;
-    let client = server.client().await;
-    let stop = start_controller_manager(&server, controllers);
-    Some(Cluster {
-        server,
-        client,
-        _stop: stop,
-    })
-}
-
-fn start_controller_manager(server: &Apiserver, controllers: &str) -> oneshot::Sender<()> {
-    let mut config = Config::new(Some(server.kubeconfig.clone()));
-    config.controllers = controllers.split(',').map(str::to_owned).collect();
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        if let Err(error) = run(config, async {
-            let _ = stopped.await;
-        })
-        .await
-        {
-            panic!("controller-manager failed: {error}");
-        }
-    });
-    stop
-}
-
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn object<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
-    serde_json::from_value(value).expect("object")
-}
+use std::time::Duration;
 
 const BINDER: &str = "persistentvolume-binder";
 
@@ -567,13 +516,13 @@ async fn deleting_claims_runs_the_reclaim_policy_even_across_a_restart() {
     create_volume(&c.client, "keep", "1Gi", "manual").await;
     create_claim(&c.client, "db", "1Gi", Some("manual")).await;
     let (db, _) = bound(&c.client, "db").await;
-    c._stop = start_controller_manager(&c.server, "-*"); // drops (stops) the old one
+    c.stop = Some(start_controller_manager(&c.server, "-*")); // drops (stops) the old one
     tokio::time::sleep(Duration::from_millis(300)).await;
     claims
         .delete("db", &DeleteParams::default())
         .await
         .expect("delete claim");
-    c._stop = start_controller_manager(&c.server, BINDER);
+    c.stop = Some(start_controller_manager(&c.server, BINDER));
     let kept = eventually("volume Released", || async {
         let v = volume(&c.client, "keep").await?;
         (phase_of_volume(&v) == "Released").then_some(v)

@@ -4,8 +4,10 @@
 //! controller-manager. Nodes are plain Node objects; the tests play
 //! scheduler (`pods/binding`) and kubelet (pod status) themselves.
 
-use bosun_controller_manager::{Config, run};
-use bosun_runtime::testing::Apiserver;
+mod common;
+
+use common::*;
+
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, StatefulSet};
 use k8s_openapi::api::core::v1::{Event, Node, PersistentVolumeClaim, Pod};
@@ -15,59 +17,6 @@ use kube::api::{
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use tokio::sync::oneshot;
-
-struct Cluster {
-    server: Apiserver,
-    client: kube::Client,
-    _stop: oneshot::Sender<()>,
-}
-
-async fn cluster(controllers: &str) -> Option<Cluster> {
-    let server = Apiserver::start().await?;
-    let client = server.client().await;
-    let stop = start_controller_manager(&server, controllers);
-    Some(Cluster {
-        server,
-        client,
-        _stop: stop,
-    })
-}
-
-fn start_controller_manager(server: &Apiserver, controllers: &str) -> oneshot::Sender<()> {
-    let mut config = Config::new(Some(server.kubeconfig.clone()));
-    config.controllers = controllers.split(',').map(str::to_owned).collect();
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        if let Err(error) = run(config, async {
-            let _ = stopped.await;
-        })
-        .await
-        {
-            panic!("controller-manager failed: {error}");
-        }
-    });
-    stop
-}
-
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn object<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
-    serde_json::from_value(value).expect("object")
-}
 
 async fn create_node(client: &kube::Client, name: &str, taints: serde_json::Value) {
     let nodes: Api<Node> = Api::all(client.clone());
@@ -767,7 +716,7 @@ async fn stateful_set_claims_follow_the_retention_policy_and_parallel_needs_no_o
     })
     .await;
     // A controller-manager restart must not duplicate anything.
-    drop(c._stop);
+    drop(c.stop);
     let _stop = start_controller_manager(&c.server, "statefulset,garbage-collector");
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(pod_names(&c.client, "db").await, ["db-0", "db-1"]);
