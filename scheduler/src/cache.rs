@@ -142,6 +142,31 @@ impl Cache {
         self.snapshot.remove_pod(key).is_some()
     }
 
+    /// After a re-list: forgets every placed or waiting pod whose key is
+    /// not in `present` (deleted while the watch was down). Returns whether
+    /// any was forgotten.
+    pub fn retain_pods(&mut self, present: &std::collections::HashSet<String>) -> bool {
+        let mut gone: Vec<String> = self
+            .snapshot
+            .nodes()
+            .iter()
+            .flat_map(|n| n.pods().iter().map(|p| p.facts.key.clone()))
+            .filter(|k| !present.contains(k))
+            .collect();
+        gone.extend(
+            self.waiting
+                .values()
+                .flat_map(|pods| pods.keys())
+                .filter(|k| !present.contains(*k))
+                .cloned(),
+        );
+        let any = !gone.is_empty();
+        for key in gone {
+            self.remove_pod(&key);
+        }
+        any
+    }
+
     /// Whether the cache already places this pod (bound or assumed).
     pub fn knows(&self, key: &str) -> bool {
         self.assumed.contains_key(key) || self.snapshot.pod_node(key).is_some()
@@ -312,6 +337,21 @@ mod tests {
         assert!(!cache.knows("uid-a"));
         cache.upsert_node(node("n2"));
         assert!(cache.knows("uid-a"));
+    }
+
+    #[test]
+    fn a_relist_forgets_pods_deleted_while_the_watch_was_down() {
+        let mut cache = Cache::new();
+        cache.upsert_node(node("n1"));
+        cache.bound_pod(pod("kept", Some("n1")));
+        cache.bound_pod(pod("gone", Some("n1")));
+        cache.bound_pod(pod("waiting", Some("n9")));
+        let present: std::collections::HashSet<String> = ["uid-kept".to_owned()].into();
+        assert!(cache.retain_pods(&present));
+        assert!(cache.knows("uid-kept"));
+        assert!(!cache.knows("uid-gone"));
+        cache.upsert_node(node("n9"));
+        assert!(!cache.knows("uid-waiting"));
     }
 
     #[test]

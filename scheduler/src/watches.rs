@@ -325,7 +325,11 @@ fn on_pods(sinks: &Sinks, batch: Vec<Change<Pod>>) {
                 sinks.queue.delete(&pod_key(&pod));
                 freed |= sinks.cache().remove_pod(&uid(&pod));
             }
-            Change::Resynced(_) => {}
+            // Pods deleted while the watch was down get no Delete event.
+            Change::Resynced(all) => {
+                let present: HashSet<String> = all.iter().map(|p| uid(p)).collect();
+                freed |= sinks.cache().retain_pods(&present);
+            }
         }
     }
     if freed {
