@@ -1,7 +1,8 @@
 //! What the server ensures exists at start: the system namespaces, the
-//! default StorageClass `standard` and the `kubernetes` Service (with its
-//! Endpoints) in `default`.
+//! system PriorityClasses, the default StorageClass `standard` and the
+//! `kubernetes` Service (with its Endpoints) in `default`.
 
+use crate::admission::priority::SYSTEM_CLASSES;
 use crate::registry::Registry;
 use crate::registry::options::WriteOptions;
 use crate::status::ApiError;
@@ -54,6 +55,29 @@ async fn ensure_default_storage_class(
     Ok(())
 }
 
+/// Creates the system PriorityClasses (`system-node-critical`,
+/// `system-cluster-critical`) that do not exist; existing ones are left
+/// alone, as upstream's bootstrap does. They pass validation and admission
+/// like any class: their names and values are the ones reserved for them.
+async fn ensure_system_priority_classes(
+    registry: &Registry,
+    options: &WriteOptions,
+) -> Result<(), ApiError> {
+    let classes = find_by_plural("scheduling.k8s.io", "v1", "priorityclasses")
+        .ok_or_else(|| ApiError::internal("no priorityclasses in the resource table"))?;
+    for class in &SYSTEM_CLASSES {
+        match registry
+            .create(classes, None, class.object(), options)
+            .await
+        {
+            Ok(_) => tracing::info!(class = class.name, "created system PriorityClass"),
+            Err(e) if e.code == 409 => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// Creates whatever is missing; existing objects are left as they are.
 pub async fn ensure(
     registry: &Registry,
@@ -70,6 +94,7 @@ pub async fn ensure(
             Err(e) => return Err(e),
         }
     }
+    ensure_system_priority_classes(registry, &options).await?;
     ensure_default_storage_class(registry, &options).await?;
     let service = json!({
         "apiVersion": "v1",

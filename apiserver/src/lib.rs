@@ -5,6 +5,7 @@
 //! (the embedded store by default, or etcd). Tests start it in-process with
 //! [`start`] on port 0.
 
+pub mod admission;
 pub mod apply;
 pub mod bootstrap;
 pub mod cache;

@@ -203,6 +203,26 @@ impl ApiError {
         Self::new(403, "Forbidden", message)
     }
 
+    /// 403 for a request about one object, as upstream's `NewForbidden`
+    /// (what admission plugins answer): `pods "web" is forbidden: <why>`,
+    /// or `pods is forbidden: <why>` without a name.
+    pub fn forbidden_object(
+        resource: &ResourceInfo,
+        name: &str,
+        why: impl std::fmt::Display,
+    ) -> Self {
+        let message = if name.is_empty() {
+            format!("{} is forbidden: {why}", qualified(resource))
+        } else {
+            format!("{} \"{name}\" is forbidden: {why}", qualified(resource))
+        };
+        Self::new(403, "Forbidden", message).with_details(details(
+            name,
+            resource.group,
+            resource.plural,
+        ))
+    }
+
     /// 403 for writes into a namespace being deleted.
     pub fn namespace_terminating(namespace: &str) -> Self {
         Self::new(
@@ -403,6 +423,36 @@ mod tests {
         let status = ApiError::already_exists(res("apps", "v1", "deployments"), "web").to_status();
         assert_eq!(status["message"], "deployments.apps \"web\" already exists");
         assert_eq!(status["details"]["group"], "apps");
+    }
+
+    #[test]
+    fn forbidden_object_names_the_resource_and_object() {
+        let status = ApiError::forbidden_object(
+            res("", "v1", "pods"),
+            "web",
+            "no PriorityClass with name x was found",
+        )
+        .to_status();
+        assert_eq!(
+            status["message"],
+            "pods \"web\" is forbidden: no PriorityClass with name x was found"
+        );
+        assert_eq!(
+            (status["code"].clone(), status["reason"].clone()),
+            (json!(403), json!("Forbidden"))
+        );
+        assert_eq!(status["details"], json!({"name": "web", "kind": "pods"}));
+        let status = ApiError::forbidden_object(
+            res("scheduling.k8s.io", "v1", "priorityclasses"),
+            "",
+            "why",
+        )
+        .to_status();
+        assert_eq!(
+            status["message"],
+            "priorityclasses.scheduling.k8s.io is forbidden: why"
+        );
+        assert_eq!(status["details"]["group"], "scheduling.k8s.io");
     }
 
     #[test]

@@ -3,6 +3,9 @@
 //! of `bosun-node-sim`). A stopped node stops renewing its Lease and
 //! posting status, and leaves its pods as they are, as a node whose kubelet
 //! died; the node-lifecycle controller then marks it NotReady/Unknown.
+//! Starting it again makes it heartbeat at once; if its Node object was
+//! deleted meanwhile, it registers a new one (same name, new uid), as a
+//! starting kubelet does.
 
 use crate::cluster::{Cluster, ComponentKind};
 use crate::error::{Error, Result};

@@ -18,74 +18,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod common;
+
+use common::{Cluster, env_usize, until};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn spawn(bin: &Path, args: &[&str], log: &Path) -> Killed {
-    Killed(
-        Command::new(bin)
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(log).unwrap())
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {}: {e}", bin.display())),
-    )
-}
-
-/// Peak RSS (VmHWM) of `pid` in MiB.
-fn peak_rss(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
-}
-
-/// Sum of `rest_client_requests_total` on the controller-manager's metrics port.
-fn requests(port: u16) -> f64 {
-    use std::io::{Read, Write};
-    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-        return 0.0;
-    };
-    let _ = write!(
-        stream,
-        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    );
-    let mut body = String::new();
-    let _ = stream.read_to_string(&mut body);
-    body.lines()
-        .filter(|l| l.starts_with("rest_client_requests_total"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
+use std::time::Instant;
 
 fn deployment(name: &str, replicas: usize, image: &str) -> Deployment {
     serde_json::from_value(json!({
@@ -102,14 +43,6 @@ fn deployment(name: &str, replicas: usize, image: &str) -> Deployment {
         }
     }))
     .unwrap()
-}
-
-async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(900);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn running_pods(api: &Api<Pod>) -> usize {
@@ -129,84 +62,13 @@ async fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let Some(bin_dir) = std::env::var_os("BOSUN_BIN_DIR").map(PathBuf::from) else {
-        println!(
-            "skipping: set BOSUN_BIN_DIR to a directory with release bosun-apiserver, bosun-node-sim, bosun-scheduler"
-        );
-        return;
-    };
-    let bin_dir = std::fs::canonicalize(bin_dir).unwrap();
     let nodes = env_usize("BENCH_NODES", 200);
     let replicas = env_usize("BENCH_REPLICAS", 1000);
     let deployments = env_usize("BENCH_DEPLOYMENTS", 100);
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let kubeconfig = d.join("kubeconfig");
-    let kc = kubeconfig.display().to_string();
-    let _apiserver = spawn(
-        &bin_dir.join("bosun-apiserver"),
-        &[
-            "--data-dir",
-            &d.join("data").display().to_string(),
-            "--secure-port",
-            "0",
-            "--write-kubeconfig",
-            &kc,
-        ],
-        &d.join("apiserver.log"),
-    );
-    while !kubeconfig.exists() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let file = kube::config::Kubeconfig::read_from(&kubeconfig).unwrap();
-    let client = kube::Client::try_from(
-        kube::Config::from_custom_kubeconfig(file, &Default::default())
-            .await
-            .unwrap(),
-    )
-    .unwrap();
-    let _sim = spawn(
-        &bin_dir.join("bosun-node-sim"),
-        &[
-            "--kubeconfig",
-            &kc,
-            "--nodes",
-            &nodes.to_string(),
-            "--max-grace-seconds",
-            "0",
-        ],
-        &d.join("node-sim.log"),
-    );
-    let _scheduler = spawn(
-        &bin_dir.join("bosun-scheduler"),
-        &["--kubeconfig", &kc, "--healthz-bind-address", "127.0.0.1:0"],
-        &d.join("scheduler.log"),
-    );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let cm = spawn(
-        Path::new(env!("CARGO_BIN_EXE_bosun-controller-manager")),
-        &[
-            "--kubeconfig",
-            &kc,
-            "--healthz-bind-address",
-            &format!("127.0.0.1:{port}"),
-        ],
-        &d.join("controller-manager.log"),
-    );
-    let node_api: Api<Node> = Api::all(client.clone());
-    until("nodes registered", async || {
-        node_api
-            .list_metadata(&ListParams::default())
-            .await
-            .map(|l| l.items.len())
-            .unwrap_or(0)
-            == nodes
-    })
-    .await;
+    let Some(cluster) = Cluster::start(nodes, &[]).await else {
+        return;
+    };
+    let client = cluster.client.clone();
     let deploys: Api<Deployment> = Api::namespaced(client.clone(), "default");
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
     let available = |name: &'static str, want: usize| {
@@ -226,7 +88,7 @@ async fn main() {
     };
 
     // 1. One big Deployment.
-    let before = requests(port);
+    let before = cluster.requests();
     let started = Instant::now();
     deploys
         .create(
@@ -237,7 +99,7 @@ async fn main() {
         .unwrap();
     until("big available", available("big", replicas)).await;
     let t1 = started.elapsed();
-    let r1 = requests(port) - before;
+    let r1 = cluster.requests() - before;
     println!(
         "1 Deployment × {replicas} replicas → all available: {:.2} s ({:.2} controller-manager requests per pod)",
         t1.as_secs_f64(),
@@ -284,7 +146,7 @@ async fn main() {
 
     // 4. Many Deployments.
     let total = deployments * 100;
-    let before = requests(port);
+    let before = cluster.requests();
     let started = Instant::now();
     futures::stream::iter(0..deployments)
         .map(|i| {
@@ -304,7 +166,7 @@ async fn main() {
         .await;
     until("all running", async || running_pods(&pods).await >= total).await;
     let t4 = started.elapsed();
-    let r4 = requests(port) - before;
+    let r4 = cluster.requests() - before;
     println!(
         "{deployments} Deployments × 100 replicas ({total} pods) → all Running: {:.2} s ({:.2} controller-manager requests per pod)",
         t4.as_secs_f64(),
@@ -312,6 +174,6 @@ async fn main() {
     );
     println!(
         "controller-manager peak RSS: {:.0} MiB",
-        peak_rss(cm.0.id())
+        cluster.controller_manager_rss()
     );
 }

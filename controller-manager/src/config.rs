@@ -1,7 +1,10 @@
 //! Command-line flags.
 
+use crate::nodes::disruption::EvictionRates;
+use bosun_runtime::LeaderConfig;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Every controller this binary has, by upstream's names.
 pub const ALL: &[&str] = &[
@@ -40,6 +43,18 @@ pub struct Config {
     /// Only the holder of the Lease `kube-system/kube-controller-manager` runs controllers.
     #[arg(long, num_args = 0..=1, default_missing_value = "true", default_value = "false")]
     pub leader_elect: bool,
+    /// How long a standby waits, after the leader last renewed the Lease,
+    /// before taking over (whole seconds, at least one).
+    #[arg(long, default_value = "15s", value_parser = parse_duration)]
+    pub leader_elect_lease_duration: Duration,
+    /// How long the leader keeps trying to renew before it gives up
+    /// (and stops); shorter than the lease duration.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub leader_elect_renew_deadline: Duration,
+    /// Between attempts to acquire or renew the Lease; shorter than the
+    /// renew deadline.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub leader_elect_retry_period: Duration,
     /// Objects of one kind reconciled at once, per controller.
     #[arg(long, default_value_t = 64)]
     pub concurrent_syncs: u16,
@@ -49,6 +64,22 @@ pub struct Config {
     /// How often node health is checked.
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     pub node_monitor_period: std::time::Duration,
+    /// Nodes per second tainted `NoExecute` (their pods evicted) in a
+    /// healthy zone, or in a fully disrupted zone while others are healthy.
+    #[arg(long, default_value_t = 0.1)]
+    pub node_eviction_rate: f64,
+    /// Nodes per second tainted `NoExecute` in a partially disrupted zone
+    /// larger than `--large-cluster-size-threshold` (smaller ones: none).
+    #[arg(long, default_value_t = 0.01)]
+    pub secondary_node_eviction_rate: f64,
+    /// Share of not-ready nodes (more than two) that makes a zone
+    /// partially disrupted.
+    #[arg(long, default_value_t = 0.55)]
+    pub unhealthy_zone_threshold: f64,
+    /// Zones of at most this many nodes are not tainted at all while
+    /// partially disrupted.
+    #[arg(long, default_value_t = 50)]
+    pub large_cluster_size_threshold: u32,
     /// Where `/livez`, `/readyz` and `/metrics` are served (plain HTTP);
     /// port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:10257")]
@@ -70,10 +101,17 @@ impl Config {
             kubeconfig,
             controllers: vec!["*".into()],
             leader_elect: false,
+            leader_elect_lease_duration: Duration::from_secs(15),
+            leader_elect_renew_deadline: Duration::from_secs(10),
+            leader_elect_retry_period: Duration::from_secs(2),
             concurrent_syncs: 64,
             healthz_bind_address: SocketAddr::from(([127, 0, 0, 1], 0)),
             node_monitor_grace_period: std::time::Duration::from_secs(40),
             node_monitor_period: std::time::Duration::from_secs(5),
+            node_eviction_rate: 0.1,
+            secondary_node_eviction_rate: 0.01,
+            unhealthy_zone_threshold: 0.55,
+            large_cluster_size_threshold: 50,
             job_pod_failure_backoff_ms: 10_000,
             clock: crate::clock::Clock::default(),
         }
@@ -93,6 +131,60 @@ impl Config {
             }
         }
         on
+    }
+
+    /// The leader-election timings, or why they cannot work together
+    /// (upstream's rules: the lease outlasts the renew deadline, which
+    /// outlasts the retry period with jitter).
+    pub fn leader_config(&self) -> Result<LeaderConfig, String> {
+        let lease = self.leader_elect_lease_duration;
+        let renew = self.leader_elect_renew_deadline;
+        let retry = self.leader_elect_retry_period;
+        if lease < Duration::from_secs(1) {
+            return Err("--leader-elect-lease-duration must be at least 1s".into());
+        }
+        if lease <= renew {
+            return Err(format!(
+                "--leader-elect-lease-duration ({lease:?}) must be greater than --leader-elect-renew-deadline ({renew:?})"
+            ));
+        }
+        if retry.is_zero() || renew.as_secs_f64() <= retry.as_secs_f64() * 1.2 {
+            return Err(format!(
+                "--leader-elect-renew-deadline ({renew:?}) must be greater than 1.2 × --leader-elect-retry-period ({retry:?}), which must not be zero"
+            ));
+        }
+        Ok(LeaderConfig {
+            lease_duration: lease,
+            renew_deadline: renew,
+            retry_period: retry,
+        })
+    }
+
+    /// The eviction rate flags, or why they are invalid.
+    pub fn eviction_rates(&self) -> Result<EvictionRates, String> {
+        for (flag, rate) in [
+            ("--node-eviction-rate", self.node_eviction_rate),
+            (
+                "--secondary-node-eviction-rate",
+                self.secondary_node_eviction_rate,
+            ),
+        ] {
+            if !rate.is_finite() || rate < 0.0 {
+                return Err(format!("{flag} must be a non-negative number, not {rate}"));
+            }
+        }
+        let threshold = self.unhealthy_zone_threshold;
+        if !(threshold > 0.0 && threshold <= 1.0) {
+            return Err(format!(
+                "--unhealthy-zone-threshold must be in (0, 1], not {threshold}"
+            ));
+        }
+        Ok(EvictionRates {
+            normal: self.node_eviction_rate,
+            secondary: self.secondary_node_eviction_rate,
+            large_cluster_size: self.large_cluster_size_threshold as usize,
+            unhealthy_zone_threshold: threshold,
+        })
     }
 
     /// Names in `--controllers` that are not controllers.
@@ -144,5 +236,58 @@ mod tests {
         assert!(!c.enabled("deployment"));
         let c = Config::parse_from(["x", "--controllers", "nope,*"]);
         assert_eq!(c.unknown_controllers(), ["nope"]);
+    }
+
+    #[test]
+    fn defaults_match_upstream_and_new() {
+        let parsed = Config::parse_from(["x"]);
+        let rates = parsed.eviction_rates().expect("rates");
+        assert_eq!(rates, EvictionRates::default());
+        let leader = parsed.leader_config().expect("leader");
+        assert_eq!(leader.lease_duration, Duration::from_secs(15));
+        assert_eq!(leader.renew_deadline, Duration::from_secs(10));
+        assert_eq!(leader.retry_period, Duration::from_secs(2));
+        let new = Config::new(None);
+        assert_eq!(new.eviction_rates(), Ok(rates));
+        assert_eq!(
+            new.leader_config().map(|l| l.lease_duration),
+            Ok(leader.lease_duration)
+        );
+    }
+
+    #[test]
+    fn eviction_and_leader_flags_are_parsed_and_checked() {
+        let c = Config::parse_from([
+            "x",
+            "--node-eviction-rate=2",
+            "--secondary-node-eviction-rate=0.5",
+            "--unhealthy-zone-threshold=0.3",
+            "--large-cluster-size-threshold=10",
+            "--leader-elect-lease-duration=3s",
+            "--leader-elect-renew-deadline=2s",
+            "--leader-elect-retry-period=500ms",
+        ]);
+        let rates = c.eviction_rates().expect("rates");
+        assert_eq!(rates.normal, 2.0);
+        assert_eq!(rates.secondary, 0.5);
+        assert_eq!(rates.unhealthy_zone_threshold, 0.3);
+        assert_eq!(rates.large_cluster_size, 10);
+        let leader = c.leader_config().expect("leader");
+        assert_eq!(leader.retry_period, Duration::from_millis(500));
+        let bad = Config::parse_from(["x", "--unhealthy-zone-threshold=0"]);
+        assert!(bad.eviction_rates().is_err());
+        let bad = Config::parse_from(["x", "--node-eviction-rate=-1"]);
+        assert!(bad.eviction_rates().is_err());
+        let bad = Config::parse_from(["x", "--leader-elect-renew-deadline=15s"]);
+        assert!(bad.leader_config().is_err());
+        let bad = Config::parse_from(["x", "--leader-elect-retry-period=9s"]);
+        assert!(bad.leader_config().is_err());
+        let bad = Config::parse_from([
+            "x",
+            "--leader-elect-lease-duration=500ms",
+            "--leader-elect-renew-deadline=400ms",
+            "--leader-elect-retry-period=100ms",
+        ]);
+        assert!(bad.leader_config().is_err());
     }
 }

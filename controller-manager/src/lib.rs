@@ -15,12 +15,15 @@ pub mod context;
 pub mod controllers;
 pub mod informer;
 pub mod metrics;
+pub mod nodes;
+pub mod status_patch;
 pub mod storage;
 pub mod workload;
+pub mod workqueue;
 
 pub use config::Config;
 
-use bosun_runtime::{EventRecorder, Health, LeaderConfig, LeaderElector, Reporter};
+use bosun_runtime::{EventRecorder, Health, LeaderElector, Reporter};
 use context::Shared;
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -64,6 +67,11 @@ pub async fn run(
             config::ALL
         )));
     }
+    let leader_config = match config.leader_elect {
+        true => Some(config.leader_config().map_err(Error::Config)?),
+        false => None,
+    };
+    let eviction_rates = config.eviction_rates().map_err(Error::Config)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop = context::Stop(stop_rx);
     let registry = prometheus::Registry::new();
@@ -80,13 +88,13 @@ pub async fn run(
     tracing::info!(%addr, "serving /livez, /readyz, /metrics");
 
     let mut shutdown = Box::pin(shutdown);
-    let mut elector = config.leader_elect.then(|| {
+    let mut elector = leader_config.map(|leader_config| {
         LeaderElector::new(
             client.clone(),
             "kube-system",
             "kube-controller-manager",
             LeaderElector::default_identity(),
-            LeaderConfig::default(),
+            leader_config,
         )
     });
     if let Some(elector) = elector.as_mut() {
@@ -167,6 +175,7 @@ pub async fn run(
                 grace: config.node_monitor_grace_period,
                 period: config.node_monitor_period,
             },
+            eviction_rates,
         ));
     }
     health.set_ready(true);

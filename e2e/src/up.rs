@@ -144,6 +144,16 @@ impl UpCluster {
 
 impl Drop for UpCluster {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            // The test failed: what the components said last goes into the
+            // test's output (CI shows nothing else of the cluster).
+            for component in ["controller-manager", "scheduler", "node-sim", "apiserver"] {
+                let log = self.log(component);
+                let lines: Vec<&str> = log.lines().collect();
+                let tail = &lines[lines.len().saturating_sub(40)..];
+                eprintln!("--- last lines of {component}.log ---\n{}", tail.join("\n"));
+            }
+        }
         let down_opts = DownOpts {
             cluster: self.opts.cluster.clone(),
             delete_data: false,

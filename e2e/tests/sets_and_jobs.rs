@@ -46,6 +46,53 @@ async fn daemon_sets_stateful_sets_jobs_and_cron_jobs() {
     nodes.sort();
     assert_eq!(nodes, ["bosun-node-0", "bosun-node-1", "bosun-node-2"]);
 
+    // A removed node's pod is collected; a node that joins later gets one.
+    // (The node's simulated kubelet is stopped first so that it does not
+    // re-register at once; started again, it registers a new Node.)
+    let on_node_1 = |c: &UpCluster| -> Vec<String> {
+        json(c, &["get", "pods", "-n", "demo", "-l", "app=node-agent"])["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|p| p["spec"]["nodeName"] == "bosun-node-1")
+            .filter_map(|p| p["metadata"]["uid"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let before = on_node_1(&c);
+    assert_eq!(before.len(), 1, "{before:?}");
+    c.node(true, "bosun-node-1");
+    c.ok(&["delete", "node", "bosun-node-1"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while !on_node_1(&c).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pod of a deleted node stays"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    c.node(false, "bosun-node-1");
+    c.eventually(
+        &[
+            "get",
+            "node",
+            "bosun-node-1",
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+        ],
+        |s| s == "True",
+    );
+    c.ok(&[
+        "rollout",
+        "status",
+        "ds/node-agent",
+        "-n",
+        "demo",
+        "--timeout=90s",
+    ]);
+    let after = on_node_1(&c);
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_ne!(after, before);
+
     // A tainted node is skipped unless tolerated.
     c.ok(&[
         "patch",

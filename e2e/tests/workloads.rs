@@ -212,7 +212,21 @@ async fn deployment_lifecycle(etcd: bool) {
     c.ok(&["delete", "deploy", "web", "-n", "demo", "--cascade=orphan"]);
     let kept = c.ok(&["get", "rs", "-n", "demo", "--no-headers"]);
     assert_eq!(kept.lines().count(), 2, "{kept}");
-    assert_eq!(pods(&c, "demo", "app=web").len(), 4);
+    let left = pods(&c, "demo", "app=web");
+    assert_eq!(
+        left.len(),
+        4,
+        "{left:?}\n{}\n{}",
+        c.ok(&[
+            "get",
+            "pods",
+            "-n",
+            "demo",
+            "-o",
+            "custom-columns=NAME:.metadata.name,PHASE:.status.phase,OWNER:.metadata.ownerReferences[0].name,DELETING:.metadata.deletionTimestamp,CREATED:.metadata.creationTimestamp,NODE:.spec.nodeName",
+        ]),
+        c.ok(&["get", "rs,deploy", "-n", "demo", "-o", "yaml"])
+    );
     let owners = c.eventually(
         &[
             "get",

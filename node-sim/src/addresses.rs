@@ -71,6 +71,7 @@ impl std::fmt::Display for Cidr {
 /// 65,536 addresses of a wider CIDR are used.
 #[derive(Debug)]
 pub struct IpPool {
+    cidr: Cidr,
     base: u32,
     size: u32,
     used: Vec<u64>,
@@ -86,11 +87,17 @@ impl IpPool {
             1 << 16
         };
         Self {
+            cidr,
             base: u32::from(cidr.base),
             size,
             used: vec![0; size.div_ceil(64) as usize],
             cursor: 2,
         }
+    }
+
+    /// The CIDR the pool hands out addresses of.
+    pub fn cidr(&self) -> Cidr {
+        self.cidr
     }
 
     fn usable(&self, offset: u32) -> bool {

@@ -115,7 +115,8 @@ pub struct Counters {
     pub pod_status_conflicts: AtomicU64,
     /// Pods deleted after their grace period.
     pub pod_deletions: AtomicU64,
-    /// Pods currently handled (bound to a live node of ours, not finished).
+    /// Pods currently handled (bound to a node of ours, not finished; those
+    /// of stopped or deleted nodes wait).
     pub pods_tracked: AtomicU64,
     /// Pods whose last written phase is Running.
     pub pods_running: AtomicU64,

@@ -2,7 +2,9 @@
 //! agent is "down" — it renews no Lease, posts no node status and does not
 //! touch its pods — so node-failure handling can be tested. Removing the
 //! file brings it back: it heartbeats at once, re-posts Ready and catches
-//! its pods up. The directory is polled every [`POLL_INTERVAL`].
+//! its pods up; if its Node object was deleted meanwhile (or before), it
+//! first registers a new one, as a starting kubelet does. The directory is
+//! polled every [`POLL_INTERVAL`].
 
 use crate::fleet::Fleet;
 use std::collections::HashSet;

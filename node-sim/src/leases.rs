@@ -1,7 +1,9 @@
 //! Node Leases in `kube-node-lease`: created on a node's first heartbeat
 //! (holder = node name, 40 s duration, owned by the Node) and renewed by
 //! replacing the last copy read, so a renewal is one PUT; a conflict or a
-//! missing Lease costs one extra read or create.
+//! missing Lease costs one extra read or create. A Lease left over from an
+//! earlier Node object of the same name is taken over: its owner reference
+//! is pointed at the current Node.
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, OwnerReference};
@@ -12,17 +14,37 @@ pub const NAMESPACE: &str = "kube-node-lease";
 /// `leaseDurationSeconds`, as the kubelet sets it.
 pub const DURATION_SECONDS: i32 = 40;
 
+/// The owner reference of a Lease to Node `node` (uid `node_uid`).
+fn node_owner(node: &str, node_uid: &str) -> OwnerReference {
+    OwnerReference {
+        api_version: "v1".into(),
+        kind: "Node".into(),
+        name: node.into(),
+        uid: node_uid.into(),
+        ..Default::default()
+    }
+}
+
+/// Makes `lease` owned by Node `node` as uid `node_uid` (unless that uid is
+/// unknown): a reference to an earlier Node object of that name is
+/// replaced, other owners are kept. Returns whether anything changed.
+pub fn set_owner(lease: &mut Lease, node: &str, node_uid: &str) -> bool {
+    if node_uid.is_empty() {
+        return false;
+    }
+    let refs = lease.metadata.owner_references.get_or_insert_with(Vec::new);
+    let is_node = |r: &OwnerReference| r.kind == "Node" && r.name == node;
+    if refs.iter().any(|r| is_node(r) && r.uid == node_uid) {
+        return false;
+    }
+    refs.retain(|r| !is_node(r));
+    refs.push(node_owner(node, node_uid));
+    true
+}
+
 /// A fresh Lease for `node` (uid `node_uid`) renewed now.
 pub fn lease_object(node: &str, node_uid: &str) -> Lease {
-    let owner = (!node_uid.is_empty()).then(|| {
-        vec![OwnerReference {
-            api_version: "v1".into(),
-            kind: "Node".into(),
-            name: node.into(),
-            uid: node_uid.into(),
-            ..Default::default()
-        }]
-    });
+    let owner = (!node_uid.is_empty()).then(|| vec![node_owner(node, node_uid)]);
     Lease {
         metadata: ObjectMeta {
             name: Some(node.into()),
@@ -96,6 +118,7 @@ impl NodeLease {
     }
 
     fn stamp(&self, lease: &mut Lease) {
+        set_owner(lease, &self.node, &self.node_uid);
         let spec = lease.spec.get_or_insert_with(Default::default);
         spec.holder_identity = Some(self.node.clone());
         spec.lease_duration_seconds = Some(DURATION_SECONDS);
@@ -116,5 +139,36 @@ mod tests {
         assert_eq!(value["spec"]["leaseDurationSeconds"], 40);
         assert_eq!(value["metadata"]["ownerReferences"][0]["kind"], "Node");
         assert!(value["spec"]["renewTime"].is_string());
+    }
+
+    #[test]
+    fn a_lease_of_an_earlier_node_object_is_taken_over() {
+        let mut lease = lease_object("n1", "old");
+        lease
+            .metadata
+            .owner_references
+            .get_or_insert_with(Vec::new)
+            .push(OwnerReference {
+                kind: "Other".into(),
+                name: "x".into(),
+                uid: "u".into(),
+                ..Default::default()
+            });
+        assert!(set_owner(&mut lease, "n1", "new"));
+        let owners = lease.metadata.owner_references.clone().expect("owners");
+        let uids: Vec<&str> = owners.iter().map(|r| r.uid.as_str()).collect();
+        assert_eq!(uids, ["u", "new"]);
+        assert!(!set_owner(&mut lease, "n1", "new"), "already owned");
+        assert!(
+            !set_owner(&mut lease, "n1", ""),
+            "unknown uid changes nothing"
+        );
+
+        let mut bare = Lease::default();
+        assert!(set_owner(&mut bare, "n1", "uid"));
+        assert_eq!(
+            bare.metadata.owner_references.expect("owners")[0].name,
+            "n1"
+        );
     }
 }

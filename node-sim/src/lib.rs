@@ -9,11 +9,13 @@
 //! pod CIDR, go Running with kubelet-shaped status, finish or crash-loop as
 //! their restart policy and `sim.bosun.dev/*` annotations say, and are
 //! removed after graceful deletion. Stop files (`--control-dir`) take a node
-//! down and bring it back.
+//! down and bring it back; a node brought back after its Node object was
+//! deleted registers a new one, as a starting kubelet does.
 //!
 //! Embed it with [`Simulator::start`] (tests) or [`run`] (the binary).
 
 mod addresses;
+mod agent;
 mod backoff;
 mod config;
 mod context;
@@ -38,13 +40,12 @@ pub use nodes::{KUBELET_VERSION, RUNTIME_VERSION, SIMULATED_ANNOTATION};
 pub use view::{EXIT_CODE_ANNOTATION, RUN_SECONDS_ANNOTATION};
 
 use context::Context;
-use fleet::{Fleet, NodeState, SimNode};
+use fleet::{Fleet, SimNode};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Node;
 use kube::api::Api;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 /// Registration attempts per node before giving up.
@@ -58,8 +59,9 @@ pub struct Simulator {
     ctx: Arc<Context>,
     /// The watches and the control-dir poller: they run until shutdown.
     tasks: JoinSet<()>,
-    /// One heartbeat loop per node: each ends when its node is deleted.
-    heartbeats: JoinSet<()>,
+    /// One agent per node (heartbeats; registering again after the Node
+    /// was deleted and the node started again).
+    agents: JoinSet<()>,
     registered_in: Duration,
 }
 
@@ -73,8 +75,8 @@ impl Simulator {
     }
 
     /// Registers every node (at most `--max-in-flight` at once), then starts
-    /// the heartbeats, the pod watch, the node watch and the control-dir
-    /// poller. Returns once all nodes are registered.
+    /// the node agents (heartbeats), the pod watch, the node watch and the
+    /// control-dir poller. Returns once all nodes are registered.
     pub async fn start_with_client(client: kube::Client, config: Config) -> Result<Self, Error> {
         config.validate()?;
         let began = Instant::now();
@@ -104,16 +106,13 @@ impl Simulator {
         let mut ready_since = Vec::with_capacity(registered.len());
         let mut sim_nodes = Vec::with_capacity(registered.len());
         for (index, reg) in registered {
-            let node = Arc::new(SimNode {
-                name: config.node_name(index),
+            let node = Arc::new(SimNode::new(
+                config.node_name(index),
                 index,
-                uid: reg.uid,
-                internal_ip: addresses::internal_ip(index),
-                pool: Mutex::new(addresses::IpPool::new(reg.cidr)),
-                state: watch::Sender::new(NodeState::default()),
-                nudge: Notify::new(),
-                ready_clobbered: std::sync::atomic::AtomicBool::new(false),
-            });
+                reg.uid,
+                addresses::internal_ip(index),
+                reg.cidr,
+            ));
             ready_since.push((node.clone(), reg.ready_since));
             sim_nodes.push(node);
         }
@@ -127,16 +126,16 @@ impl Simulator {
             control::apply(&dir, &fleet).await;
             tasks.spawn(control::watch(dir, fleet.clone()));
         }
-        let mut heartbeats = JoinSet::new();
+        let mut agents = JoinSet::new();
         for (node, since) in ready_since {
-            heartbeats.spawn(heartbeat::run(ctx.clone(), node, since));
+            agents.spawn(agent::run(ctx.clone(), node, since));
         }
         tasks.spawn(nodes::watch(api, fleet.clone()));
         tasks.spawn(pods::watch_pods(ctx.clone()));
         Ok(Self {
             ctx,
             tasks,
-            heartbeats,
+            agents,
             registered_in,
         })
     }
@@ -167,7 +166,7 @@ impl Simulator {
     /// simply stop being renewed).
     pub async fn shutdown(mut self) {
         self.tasks.shutdown().await;
-        self.heartbeats.shutdown().await;
+        self.agents.shutdown().await;
     }
 
     /// Waits until a background task ends on its own (none should).

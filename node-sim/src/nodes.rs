@@ -1,6 +1,7 @@
 //! Node objects: what a simulated kubelet registers (labels, capacity,
 //! addresses, nodeInfo, conditions), registration that updates an existing
-//! Node instead of failing, the periodic status post, and the watch that
+//! Node instead of failing (used at start and when a node whose Node was
+//! deleted is started again), the periodic status post, and the watch that
 //! notices deleted nodes and Ready conditions changed by others.
 
 use crate::addresses::{self, Cidr};
@@ -310,7 +311,8 @@ pub async fn post_conditions(
 
 /// Watches all Nodes: ours that are deleted become gone (their pods are
 /// left alone), ours whose Ready condition someone else changed get their
-/// status re-posted.
+/// status re-posted. Events of an earlier Node object of the same name (one
+/// deleted before the node registered again) are ignored.
 pub async fn watch(api: Api<Node>, fleet: Arc<Fleet>) {
     let stream = watcher(api, watcher::Config::default()).backoff(WatchBackoff::default());
     futures::pin_mut!(stream);
@@ -320,14 +322,19 @@ pub async fn watch(api: Api<Node>, fleet: Arc<Fleet>) {
                 let Some(sim) = node.metadata.name.as_deref().and_then(|n| fleet.get(n)) else {
                     continue;
                 };
+                if !sim.is_current(node.metadata.uid.as_deref()) {
+                    continue;
+                }
                 let state = sim.current();
                 if !state.gone && !is_ready(&node) {
                     sim.report_clobbered();
                 }
             }
             Ok(watcher::Event::Delete(node)) => {
-                if let Some(sim) = node.metadata.name.as_deref().and_then(|n| fleet.get(n)) {
-                    tracing::info!(node = %sim.name, "node deleted; leaving its pods alone");
+                if let Some(sim) = node.metadata.name.as_deref().and_then(|n| fleet.get(n))
+                    && sim.is_current(node.metadata.uid.as_deref())
+                {
+                    tracing::info!(node = %sim.name, "node deleted; leaving it and its pods alone until it is started again");
                     sim.set_gone();
                 }
             }

@@ -5,8 +5,9 @@
 //! writer makes it re-read instead of clobbering), and carries out graceful
 //! deletion. Updates are coalesced: a task only ever sees the newest event
 //! of its pod, and writes only when what it would report differs from what
-//! the API holds. Pods of nodes that are not ours, deleted or stopped are
-//! left alone.
+//! the API holds. Pods of nodes that are not ours are ignored; those of
+//! stopped or deleted (gone) nodes are left alone — their tasks wait — until
+//! the node is started again or registers a new Node.
 
 use crate::backoff::WatchBackoff;
 use crate::context::Context;
@@ -99,8 +100,8 @@ fn dispatch(
         return;
     };
     // Finished pods need nothing more, unless their deletion is ours to
-    // complete; pods of deleted nodes are left alone.
-    if node.current().gone || (view.terminal && view.deletion.is_none()) {
+    // complete. Pods of stopped or deleted nodes get a task that waits.
+    if view.terminal && view.deletion.is_none() {
         pods.remove(&view.uid);
         return;
     }
@@ -117,7 +118,8 @@ fn dispatch(
 }
 
 /// Runs one pod until its entry is dropped (deleted, finished, relisted
-/// away) or its node is deleted.
+/// away); while its node is stopped or gone (its Node deleted) the pod is
+/// left as it is, and picked up again when the node runs again.
 async fn run_pod(
     ctx: Arc<Context>,
     clock: Arc<Clock>,
@@ -136,12 +138,9 @@ async fn run_pod(
             last_view = Some(view.clone());
         }
         let state = *node_state.borrow_and_update();
-        if state.gone {
-            break;
-        }
         // Boxed: the step (with its API request futures) is only allocated
         // while it runs, keeping the parked task of each pod small.
-        let wake = if state.stopped {
+        let wake = if state.stopped || state.gone {
             None
         } else {
             Box::pin(task.step(&ctx, &clock, &node, &view)).await

@@ -6,7 +6,7 @@ mod common;
 use common::{Apiserver, SimulatorExt, pod};
 use futures::StreamExt;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::Api;
 use kube::runtime::watcher;
 use std::collections::HashSet;
@@ -334,8 +334,11 @@ async fn deleted_pods_terminate_then_disappear() {
         if code != 0 {
             break;
         }
+        // "Completed" in the moment between the final status write (phase
+        // Succeeded, which the table no longer shows as Terminating) and the
+        // grace-0 delete.
         assert!(
-            out.contains("Terminating") || out.contains("Running"),
+            out.contains("Terminating") || out.contains("Running") || out.contains("Completed"),
             "{out}"
         );
         assert!(
@@ -451,6 +454,190 @@ async fn pods_of_deleted_nodes_are_left_alone() {
     assert_eq!(phase, "Pending");
     let (code, _, _) = server.kubectl_status(&["get", "node", "bosun-node-1"]);
     assert_ne!(code, 0, "the deleted node is not re-created");
+    sim.shutdown().await;
+}
+
+/// Node `name` once it exists, is Ready and has a uid other than `old`.
+async fn new_ready_node(nodes: &Api<Node>, name: &str, old: &str) -> Node {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        if let Ok(Some(node)) = nodes.get_opt(name).await {
+            let ready = node
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
+                .is_some_and(|c| c.status == "True");
+            if ready && node.metadata.uid.as_deref().is_some_and(|u| u != old) {
+                return node;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "node {name} not registered again"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the Lease of `node` is owned by `uid` and renewed after
+/// `after`; returns its renewTime.
+async fn lease_renewed_for(
+    leases: &Api<Lease>,
+    node: &str,
+    uid: &str,
+    after: jiff::Timestamp,
+) -> jiff::Timestamp {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        if let Ok(lease) = leases.get(node).await {
+            let owner = lease
+                .metadata
+                .owner_references
+                .as_ref()
+                .and_then(|o| o.iter().find(|r| r.kind == "Node"))
+                .map(|r| r.uid.clone());
+            let renewed = lease.spec.and_then(|s| s.renew_time).map(|t| t.0);
+            if let (Some(owner), Some(renewed)) = (owner, renewed)
+                && owner == uid
+                && renewed > after
+            {
+                return renewed;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "lease of {node} not taken over by {uid}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_node_registers_again_when_started() {
+    let Some(server) = Apiserver::start().await else {
+        return;
+    };
+    let control = server.path("control");
+    std::fs::create_dir_all(&control).expect("control dir");
+    let mut config = server.config(2);
+    config.control_dir = Some(control.clone());
+    let sim = server.simulator(config).await;
+    let client = server.client().await;
+    let nodes: Api<Node> = Api::all(client.clone());
+    let leases: Api<Lease> = Api::namespaced(client, "kube-node-lease");
+    let shape = |node: &Node| {
+        let value = serde_json::to_value(node).expect("json");
+        (
+            value["metadata"]["labels"].clone(),
+            value["spec"]["podCIDR"].clone(),
+            value["status"]["addresses"].clone(),
+            value["status"]["capacity"].clone(),
+        )
+    };
+    let old = nodes.get("bosun-node-1").await.expect("node");
+    let old_uid = old.metadata.uid.clone().expect("uid");
+    let ip_of = |name: &str| {
+        server.kubectl(&[
+            "get",
+            "pod",
+            name,
+            "-o",
+            "jsonpath={.status.phase}|{.status.podIP}",
+        ])
+    };
+    server.apply(&pod("before", "bosun-node-1", "", ""));
+    let before = server
+        .eventually(
+            "before Running",
+            WAIT,
+            &[
+                "get",
+                "pod",
+                "before",
+                "-o",
+                "jsonpath={.status.phase}|{.status.podIP}",
+            ],
+            |out| out.starts_with("Running|10.244.1."),
+        )
+        .await;
+    let stopped_at = lease_renewed_for(
+        &leases,
+        "bosun-node-1",
+        &old_uid,
+        jiff::Timestamp::UNIX_EPOCH,
+    )
+    .await;
+
+    // Stopped, then deleted: nothing brings it back while it is stopped.
+    std::fs::write(bosun_node_sim::stop_file(&control, "bosun-node-1"), "").expect("stop file");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    server.kubectl(&["delete", "node", "bosun-node-1"]);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let (code, _, _) = server.kubectl_status(&["get", "node", "bosun-node-1"]);
+    assert_ne!(code, 0, "a stopped node does not register");
+    server.apply(&pod("after", "bosun-node-1", "", ""));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(ip_of("after"), "Pending|");
+
+    // Started: a new Node of the same shape, its Lease taken over, and the
+    // pods bound to its name run (the old one keeps its IP).
+    std::fs::remove_file(bosun_node_sim::stop_file(&control, "bosun-node-1"))
+        .expect("remove stop file");
+    let new = new_ready_node(&nodes, "bosun-node-1", &old_uid).await;
+    let new_uid = new.metadata.uid.clone().expect("uid");
+    assert_eq!(shape(&new), shape(&old));
+    let renewed = lease_renewed_for(&leases, "bosun-node-1", &new_uid, stopped_at).await;
+    server
+        .eventually(
+            "after Running",
+            WAIT,
+            &[
+                "get",
+                "pod",
+                "after",
+                "-o",
+                "jsonpath={.status.phase}|{.status.podIP}",
+            ],
+            |out| out.starts_with("Running|10.244.1."),
+        )
+        .await;
+    assert_eq!(ip_of("before"), before);
+    assert_ne!(ip_of("after"), before, "pod IPs stay unique");
+    server.apply(&pod("newer", "bosun-node-1", "", ""));
+    server
+        .eventually(
+            "newer Running",
+            WAIT,
+            &["get", "pod", "newer", "--no-headers"],
+            |out| out.contains("Running"),
+        )
+        .await;
+    lease_renewed_for(&leases, "bosun-node-1", &new_uid, renewed).await;
+    let uid_now = nodes.get("bosun-node-1").await.expect("node").metadata.uid;
+    assert_eq!(
+        uid_now.as_deref(),
+        Some(new_uid.as_str()),
+        "registered once"
+    );
+
+    // Deleted while running: gone until it is stopped and started again.
+    let running_uid = nodes
+        .get("bosun-node-0")
+        .await
+        .expect("node")
+        .metadata
+        .uid
+        .expect("uid");
+    server.kubectl(&["delete", "node", "bosun-node-0"]);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let (code, _, _) = server.kubectl_status(&["get", "node", "bosun-node-0"]);
+    assert_ne!(code, 0, "a running node whose Node is deleted stays gone");
+    std::fs::write(bosun_node_sim::stop_file(&control, "bosun-node-0"), "").expect("stop file");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    std::fs::remove_file(bosun_node_sim::stop_file(&control, "bosun-node-0"))
+        .expect("remove stop file");
+    new_ready_node(&nodes, "bosun-node-0", &running_uid).await;
     sim.shutdown().await;
 }
 

@@ -7,8 +7,15 @@
 //! if the binding fails, and dropped if no confirmation arrives in time.
 //! Pods bound to nodes the cache does not know yet wait aside and join the
 //! node when it appears.
+//!
+//! Pods with PersistentVolumeClaims also reserve their volumes with the
+//! assumption (VolumeBinding's Reserve): the volumes matched to their
+//! claims and the claims to provision are recorded in the snapshot's
+//! [`Volumes`](crate::core::Volumes) until the watches show the writes, or
+//! the reservation is undone.
 
-use crate::core::{ControllerKind, Snapshot};
+use crate::core::plugins::volume_binding;
+use crate::core::{ControllerKind, Snapshot, VolumeReservation};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use std::collections::{BTreeMap, HashMap};
@@ -186,6 +193,29 @@ impl Cache {
             },
         );
         true
+    }
+
+    /// VolumeBinding's Reserve for a pod assumed on `node`: `Ok(None)` when
+    /// the pod has no claim to bind (the common case costs one scan of its
+    /// volumes).
+    ///
+    /// # Errors
+    ///
+    /// The node no longer serves the pod's claims.
+    pub fn reserve_volumes(
+        &mut self,
+        pod: &Pod,
+        node: &str,
+    ) -> Result<Option<VolumeReservation>, String> {
+        if !volume_binding::has_claims(pod) {
+            return Ok(None);
+        }
+        volume_binding::reserve(pod, &mut self.snapshot, node)
+    }
+
+    /// VolumeBinding's Unreserve.
+    pub fn unreserve_volumes(&mut self, reservation: &VolumeReservation) {
+        volume_binding::unreserve(self.snapshot.volumes_mut(), reservation);
     }
 
     /// The binding was accepted: start the confirmation TTL.

@@ -173,6 +173,27 @@ impl FileConfig {
             .find(|p| p.scheduler_name.as_deref().unwrap_or("default-scheduler") == scheduler_name)
     }
 
+    /// `VolumeBinding`'s `bindTimeoutSeconds` in the profile, if configured.
+    pub fn bind_timeout_seconds(&self, scheduler_name: &str) -> Result<Option<u64>, String> {
+        let Some(value) = self
+            .profile(scheduler_name)
+            .and_then(|p| p.plugin_config.iter().find(|p| p.name == "VolumeBinding"))
+            .and_then(|p| p.args.get("bindTimeoutSeconds"))
+        else {
+            return Ok(None);
+        };
+        match value.as_i64() {
+            Some(seconds) if seconds >= 0 => Ok(u64::try_from(seconds).ok()),
+            Some(_) => Err(
+                "VolumeBinding: bindTimeoutSeconds: Invalid value: invalid BindTimeoutSeconds, should not be a negative value"
+                    .to_owned(),
+            ),
+            None => Err(format!(
+                "VolumeBinding: bindTimeoutSeconds: Invalid value: {value}: not an integer"
+            )),
+        }
+    }
+
     /// `NodeResourcesFit`'s scoring strategy in the profile, if configured.
     pub fn scoring_strategy(
         &self,
@@ -233,6 +254,24 @@ profiles:
         assert_eq!(strategy.resources[0].weight, 2);
         assert_eq!(strategy.resources[1].weight, 1);
         assert!(config.scoring_strategy("other").expect("valid").is_none());
+        assert_eq!(config.bind_timeout_seconds("default-scheduler"), Ok(None));
+    }
+
+    #[test]
+    fn volume_binding_takes_its_bind_timeout() {
+        let config = FileConfig::parse(
+            "profiles:\n- pluginConfig:\n  - name: VolumeBinding\n    args: {bindTimeoutSeconds: 30}\n",
+        )
+        .expect("parse");
+        assert_eq!(
+            config.bind_timeout_seconds("default-scheduler"),
+            Ok(Some(30))
+        );
+        let negative = FileConfig::parse(
+            "profiles:\n- pluginConfig:\n  - name: VolumeBinding\n    args: {bindTimeoutSeconds: -1}\n",
+        )
+        .expect("parse");
+        assert!(negative.bind_timeout_seconds("default-scheduler").is_err());
     }
 
     #[test]

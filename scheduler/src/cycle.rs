@@ -1,18 +1,24 @@
 //! The scheduling loop: pop a pod, run the algorithm over the cache,
-//! assume the chosen node and bind in the background; or report the pod
-//! unschedulable (trying preemption first).
+//! assume the chosen node (reserving its volumes) and bind in the
+//! background; or report the pod unschedulable (trying preemption first).
+//!
+//! A pod whose claims still need binding goes through VolumeBinding's
+//! PreBind ([`volume_binder`]) first: that wait can
+//! take as long as the PV controller needs, so it runs in its own task
+//! without a binding slot, and only the `pods/binding` request takes one.
 
 use crate::cache::{Cache, uid};
-use crate::core::{self, FitError, XorShiftRng};
+use crate::core::{self, FitError, VolumeReservation, XorShiftRng};
 use crate::metrics::{self, Metrics};
 use crate::queue::{QueuedPod, SchedulingQueue};
 use crate::report;
+use crate::volume_binder::{self, PreBindError};
 use bosun_runtime::EventRecorder;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, Preconditions};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 
 /// What the loop needs.
 pub struct Cycle {
@@ -32,11 +38,17 @@ pub struct Cycle {
     pub binds: Arc<Semaphore>,
     /// `profile` label value (the scheduler name).
     pub profile: String,
+    /// Changes on every claim or volume event (PreBind waits on it).
+    pub volume_events: watch::Receiver<u64>,
+    /// How long PreBind waits for claims to be bound.
+    pub bind_timeout: std::time::Duration,
 }
 
 enum Decision {
     Skip,
-    Assumed(String),
+    Assumed(String, Option<Box<VolumeReservation>>),
+    /// Reserve failed; the pod is forgotten again.
+    Failed(String),
     Unschedulable(Box<FitError>),
     Preempt(core::Preemption, Box<FitError>),
 }
@@ -57,15 +69,32 @@ impl Cycle {
             let decision = self.decide(&queued.pod, &mut rng, &mut start_index);
             match decision {
                 Decision::Skip => self.queue.done(&queued.key),
-                Decision::Assumed(node) => {
+                Decision::Assumed(node, None) => {
                     let Ok(permit) = self.binds.clone().acquire_owned().await else {
                         return;
                     };
                     let this = self.clone();
                     tokio::spawn(async move {
-                        this.bind(queued, node, started).await;
+                        this.bind(queued, node, started, None).await;
                         drop(permit);
                     });
+                }
+                Decision::Assumed(node, Some(reservation)) => {
+                    let this = self.clone();
+                    tokio::spawn(async move {
+                        if this.prebind(&queued, &reservation, started).await {
+                            let Ok(permit) = this.binds.clone().acquire_owned().await else {
+                                return;
+                            };
+                            this.bind(queued, node, started, Some(&reservation)).await;
+                            drop(permit);
+                        }
+                    });
+                }
+                Decision::Failed(message) => {
+                    self.queue.retry(&queued);
+                    self.observe(metrics::ERROR, started);
+                    self.report_error(&queued.pod, message);
                 }
                 Decision::Unschedulable(fit) => {
                     self.queue.unschedulable(&queued);
@@ -93,10 +122,20 @@ impl Cycle {
         match core::schedule(pod, &cache.snapshot, &self.config, rng, *start_index) {
             Ok(result) => {
                 *start_index = result.next_start_index;
-                if cache.assume(Arc::new(pod.clone()), &result.node_name) {
-                    Decision::Assumed(result.node_name)
-                } else {
-                    Decision::Skip
+                if !cache.assume(Arc::new(pod.clone()), &result.node_name) {
+                    return Decision::Skip;
+                }
+                match cache.reserve_volumes(pod, &result.node_name) {
+                    Ok(reservation) => {
+                        Decision::Assumed(result.node_name, reservation.map(Box::new))
+                    }
+                    Err(error) => {
+                        cache.forget(&uid(pod));
+                        Decision::Failed(format!(
+                            "running Reserve plugin {:?}: {error}",
+                            core::plugins::volume_binding::NAME
+                        ))
+                    }
                 }
             }
             Err(mut fit) => {
@@ -131,11 +170,66 @@ impl Cycle {
         )
     }
 
-    async fn bind(&self, queued: QueuedPod, node: String, started: Instant) {
+    /// Undoes the assumption (and the volume reservation) of a pod whose
+    /// binding failed.
+    fn unreserve(&self, key: &str, reservation: Option<&VolumeReservation>) {
+        let mut cache = self.cache();
+        if let Some(reservation) = reservation {
+            cache.unreserve_volumes(reservation);
+        }
+        cache.forget(key);
+    }
+
+    /// VolumeBinding's PreBind; `true` when the pod may be bound now.
+    /// Failures unreserve the pod and retry it after a backoff.
+    async fn prebind(
+        &self,
+        queued: &QueuedPod,
+        reservation: &VolumeReservation,
+        started: Instant,
+    ) -> bool {
+        let key = uid(&queued.pod);
+        let result = volume_binder::bind_pod_volumes(
+            &self.client,
+            &self.cache,
+            self.volume_events.clone(),
+            &key,
+            reservation,
+            self.bind_timeout,
+        )
+        .await;
+        let Err(error) = result else {
+            return true;
+        };
+        self.unreserve(&key, Some(reservation));
+        self.observe(metrics::ERROR, started);
+        if matches!(error, PreBindError::PodGone) {
+            self.queue.done(&queued.key);
+            return false;
+        }
+        tracing::warn!(%error, pod = %queued.key, node = %reservation.node, "binding volumes failed; retrying");
+        self.queue.retry(queued);
+        self.report_error(
+            &queued.pod,
+            format!(
+                "running PreBind plugin {:?}: {error}",
+                core::plugins::volume_binding::NAME
+            ),
+        );
+        false
+    }
+
+    async fn bind(
+        &self,
+        queued: QueuedPod,
+        node: String,
+        started: Instant,
+        reservation: Option<&VolumeReservation>,
+    ) {
         let key = uid(&queued.pod);
         // The node may have gone while the pod waited for a binding slot.
         if !self.cache().has_node(&node) {
-            self.cache().forget(&key);
+            self.unreserve(&key, reservation);
             self.queue.retry(&queued);
             self.observe(metrics::ERROR, started);
             return;
@@ -152,7 +246,7 @@ impl Cycle {
                 report::scheduled_event(&self.recorder, &queued.pod, &node);
             }
             Err(error) => {
-                self.cache().forget(&key);
+                self.unreserve(&key, reservation);
                 self.observe(metrics::ERROR, started);
                 match &error {
                     // The pod is gone, or someone else bound it.

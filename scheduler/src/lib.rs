@@ -1,12 +1,16 @@
 //! `bosun-scheduler`: binds pending pods to nodes as kube-scheduler's
 //! default profile does, as a pure API client.
 //!
-//! Watches of nodes, pods (and the namespaces, Services, workloads and
-//! disruption budgets some plugins read) feed the [`cache`] and the
-//! [`queue`]. One loop ([`cycle`]) pops a pod, runs the filters and scores
-//! of [`core`] over the cache, assumes the pod on the chosen node and hands
-//! the binding (`pods/binding`) to a background task, undoing the
-//! assumption if the binding fails. Pods that fit nowhere get
+//! Watches of nodes, pods (and the namespaces, Services, workloads,
+//! disruption budgets, claims, volumes and storage classes some plugins
+//! read) feed the [`cache`] and the [`queue`]. One loop ([`cycle`]) pops a
+//! pod, runs the filters and scores of [`core`] over the cache, assumes the
+//! pod on the chosen node (reserving volumes for its unbound claims) and
+//! hands the binding to a background task: first the volumes
+//! ([`volume_binder`]: a volume's `claimRef` or a claim's
+//! `volume.kubernetes.io/selected-node`, then waiting for the PV controller
+//! to bind the claims), then `pods/binding`, undoing the assumption if
+//! either fails. Pods that fit nowhere get
 //! `PodScheduled=False` with upstream's message, a `FailedScheduling`
 //! event, and wait for a cluster event; higher-priority pods may preempt
 //! lower-priority ones. With `--leader-elect`, only the holder of the Lease
@@ -19,6 +23,7 @@ pub mod cycle;
 pub mod metrics;
 pub mod queue;
 pub mod report;
+pub mod volume_binder;
 pub mod watches;
 
 pub use config::Config;
@@ -85,12 +90,26 @@ pub fn core_config(config: &Config) -> Result<core::Config, Error> {
     Ok(out)
 }
 
+/// How long VolumeBinding's PreBind waits for claims to be bound: the
+/// profile's `VolumeBinding` `bindTimeoutSeconds`, else upstream's 600 s.
+pub fn bind_timeout(config: &Config) -> Result<Duration, Error> {
+    let Some(path) = &config.config else {
+        return Ok(volume_binder::BIND_TIMEOUT);
+    };
+    let file = config::FileConfig::load(path).map_err(|e| Error::Config(e.to_string()))?;
+    let seconds = file
+        .bind_timeout_seconds(&config.scheduler_name)
+        .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    Ok(seconds.map_or(volume_binder::BIND_TIMEOUT, Duration::from_secs))
+}
+
 /// Runs the scheduler until `shutdown` completes (or leadership is lost).
 pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     let algorithm = core_config(&config)?;
+    let bind_timeout = bind_timeout(&config)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = move || {
         let mut rx = stop_rx.clone();
@@ -114,12 +133,14 @@ pub async fn run(
     let cache = Arc::new(Mutex::new(cache::Cache::new()));
     let queue = Arc::new(queue::SchedulingQueue::new());
     let (synced_tx, mut synced_rx) = watch::channel(false);
+    let (volume_events, volume_events_rx) = watch::channel(0u64);
     let watches = watches::start(
         client.clone(),
         watches::Sinks {
             cache: cache.clone(),
             queue: queue.clone(),
             scheduler_name: config.scheduler_name.clone(),
+            volume_events,
         },
         synced_tx,
     );
@@ -164,6 +185,8 @@ pub async fn run(
             metrics: metrics.clone(),
             binds: Arc::new(Semaphore::new(config.parallel_binds.max(1))),
             profile: config.scheduler_name.clone(),
+            volume_events: volume_events_rx,
+            bind_timeout,
         });
         let loop_task = tokio::spawn(cycle.run());
         let housekeeping = {

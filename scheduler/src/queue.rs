@@ -382,14 +382,21 @@ impl SchedulingQueue {
     /// back to backoff or active, and pods being scheduled right now will
     /// not be parked as unschedulable.
     pub fn move_all(&self, why: &str) {
+        self.move_matching(why, |_| true);
+    }
+
+    /// [`move_all`](Self::move_all) for only the pods `affected` says the
+    /// event may help (upstream's queueing hints), e.g. the pods mounting a
+    /// claim that changed.
+    pub fn move_matching(&self, why: &str, affected: impl Fn(&Pod) -> bool) {
         let now = Instant::now();
         let mut inner = self.lock();
         let keys: Vec<PodKey> = inner
             .entries
             .iter_mut()
             .filter_map(|(k, e)| match e.place {
-                Place::Unschedulable => Some(k.clone()),
-                Place::InFlight => {
+                Place::Unschedulable if affected(&e.pod) => Some(k.clone()),
+                Place::InFlight if affected(&e.pod) => {
                     e.dirty = true;
                     None
                 }
@@ -538,6 +545,24 @@ mod tests {
         assert_eq!(queue.counts().backoff, 1);
         tokio::time::advance(Duration::from_secs(1)).await;
         assert!(pop_now(&queue).await.is_some());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn hinted_events_move_only_the_pods_they_may_help() {
+        let queue = SchedulingQueue::new();
+        queue.add_or_update(pod("a", 0));
+        queue.add_or_update(pod("b", 0));
+        for _ in 0..2 {
+            let attempt = pop_now(&queue).await.expect("pod");
+            queue.unschedulable(&attempt);
+        }
+        queue.move_matching("PersistentVolumeClaimChange", |p| {
+            p.metadata.name.as_deref() == Some("b")
+        });
+        assert_eq!(queue.counts().unschedulable, 1);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(pop_now(&queue).await.expect("moved").key, "default/b");
+        assert!(pop_now(&queue).await.is_none());
     }
 
     #[tokio::test]

@@ -1,7 +1,8 @@
 //! The watches that feed the cache and the queue. Handlers only update the
 //! cache, enqueue or forget pods, and move unschedulable pods back on the
 //! cluster events that may make them fit (a node added or changed, a
-//! bound pod deleted or finished).
+//! bound pod deleted or finished, a claim, volume or storage class added
+//! or changed).
 
 use crate::cache::{Cache, is_terminal, uid};
 use crate::core::ControllerKind;
@@ -19,6 +20,8 @@ use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch as signal;
 
+mod volumes;
+
 /// Shared state the handlers write.
 #[derive(Clone)]
 pub struct Sinks {
@@ -28,16 +31,22 @@ pub struct Sinks {
     pub queue: Arc<SchedulingQueue>,
     /// This scheduler's name.
     pub scheduler_name: String,
+    /// Bumped whenever a claim or volume changes (PreBind waits on it).
+    pub volume_events: signal::Sender<u64>,
 }
 
 impl Sinks {
     fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
         self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    fn volumes_changed(&self) {
+        self.volume_events.send_modify(|n| *n = n.wrapping_add(1));
+    }
 }
 
-/// Starts every watch; `synced` becomes true once nodes and pods are
-/// listed.
+/// Starts every watch; `synced` becomes true once nodes, pods, claims,
+/// volumes and classes are listed.
 pub fn start(
     client: kube::Client,
     sinks: Sinks,
@@ -45,7 +54,7 @@ pub fn start(
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let (nodes_tx, nodes_rx) = signal::channel(false);
     let (pods_tx, pods_rx) = signal::channel(false);
-    let mut tasks = Vec::new();
+    let (mut tasks, storage_synced) = volumes::start(&client, &sinks);
     {
         let sinks = sinks.clone();
         tasks.push(tokio::spawn(drive(
@@ -159,6 +168,9 @@ pub fn start(
         let mut pods_rx = pods_rx;
         let _ = nodes_rx.wait_for(|s| *s).await;
         let _ = pods_rx.wait_for(|s| *s).await;
+        for mut rx in storage_synced {
+            let _ = rx.wait_for(|s| *s).await;
+        }
         let _ = synced.send(true);
         // Keep the sender alive so receivers do not see a close.
         std::future::pending::<()>().await;

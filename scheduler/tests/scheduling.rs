@@ -5,6 +5,7 @@
 use bosun_node_sim::Simulator;
 use bosun_runtime::testing::Apiserver;
 use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::scheduling::v1::PriorityClass;
 use kube::api::{Api, PostParams};
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -282,10 +283,22 @@ async fn a_high_priority_pod_preempts_a_low_priority_one() {
     let Some(c) = Cluster::start(1, "2").await else {
         return;
     };
-    c.create_pod(pod("low", "1500m", json!({"priority": 10})))
+    // Pods get their priority from a PriorityClass (the apiserver's
+    // Priority admission refuses a bare spec.priority).
+    let classes: Api<PriorityClass> = Api::all(c.client.clone());
+    for (name, value) in [("low", 10), ("high", 1000)] {
+        let class: PriorityClass =
+            serde_json::from_value(json!({"metadata": {"name": name}, "value": value}))
+                .expect("class");
+        classes
+            .create(&PostParams::default(), &class)
+            .await
+            .expect("create class");
+    }
+    c.create_pod(pod("low", "1500m", json!({"priorityClassName": "low"})))
         .await;
     c.wait_pod("low", "Running", running).await;
-    c.create_pod(pod("high", "1500m", json!({"priority": 1000})))
+    c.create_pod(pod("high", "1500m", json!({"priorityClassName": "high"})))
         .await;
     let p = c
         .wait_pod("high", "bound after preemption", |p| node_of(p).is_some())

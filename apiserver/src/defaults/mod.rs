@@ -26,7 +26,8 @@
 //! IP / node-port allocation and `ipFamilies`/`ipFamilyPolicy`, Job selector
 //! generation, Pod priority / service account / default tolerations, status
 //! resets, `metadata.generation`, name generation), and the milli-scale rounding
-//! of resource quantities.
+//! of resource quantities. (Pod priority, default tolerations and a claim's
+//! default StorageClass are [`crate::admission`]'s.)
 //!
 //! Upstream defaults at decode time, i.e. *before* `PrepareForCreate` resets
 //! status, and again whenever it reads an object back from storage. A caller

@@ -6,6 +6,7 @@
 //! error through [`ApiError::from_storage`].
 
 mod list;
+mod lookup;
 pub mod meta;
 pub mod options;
 pub mod services;
@@ -13,6 +14,7 @@ pub mod strategy;
 pub mod subresources;
 pub mod watch;
 pub mod write;
+mod written;
 
 #[cfg(test)]
 mod mutation_tests;
@@ -33,6 +35,7 @@ pub use watch::{WatchEvent, WatchStream};
 #[derive(Clone)]
 pub struct Registry {
     storage: Arc<dyn Storage>,
+    written: Arc<written::WriteTracking>,
     ranges: services::ServiceRanges,
     cache: Option<Arc<crate::cache::WatchCache>>,
 }
@@ -64,8 +67,10 @@ fn storage_segment(resource: &ResourceInfo) -> &'static str {
 impl Registry {
     /// A registry over `storage`, allocating Service addresses from `ranges`.
     pub fn new(storage: Arc<dyn Storage>, ranges: services::ServiceRanges) -> Self {
+        let written = Arc::new(written::WriteTracking::new(storage));
         Self {
-            storage,
+            storage: written.clone(),
+            written,
             ranges,
             cache: None,
         }
@@ -166,7 +171,9 @@ impl Registry {
         }
         let rv = codec::parse_resource_version(params.resource_version.as_deref().unwrap_or(""))?;
         let min_revision = match (rv, params.limit.filter(|l| *l > 0)) {
-            (Some(0), _) => None,
+            // Any revision will do, but not one older than this
+            // apiserver's own last write (see `written`).
+            (Some(0), _) => Some(self.written.written()).filter(|r| *r > 0),
             (None, None) => Some(self.current_revision().await?),
             (Some(n), None) => Some(n),
             (_, Some(_)) => return Ok(None),

@@ -117,41 +117,52 @@ impl Registry {
             subresource: Some("scale"),
         };
         let outcome: Outcome = self
-            .guaranteed_update(resource, namespace, name, None, options, tracking, |old| {
-                let current = scale_of(resource, old);
-                let wanted = match &change {
-                    ScaleChange::Replace(scale) => scale.clone(),
-                    ScaleChange::Patch(p) => {
-                        patch::apply(p.kind, &current, p.body, Some(patch::SCALE_SCHEMA))?
+            .guaranteed_update(
+                resource,
+                namespace,
+                name,
+                Some("scale"),
+                None,
+                options,
+                tracking,
+                |old| {
+                    let current = scale_of(resource, old);
+                    let wanted = match &change {
+                        ScaleChange::Replace(scale) => scale.clone(),
+                        ScaleChange::Patch(p) => {
+                            patch::apply(p.kind, &current, p.body, Some(patch::SCALE_SCHEMA))?
+                        }
+                    };
+                    let rv = meta::meta_str(&wanted, "resourceVersion");
+                    if !rv.is_empty() && rv != meta::meta_str(old, "resourceVersion") {
+                        return Err(ApiError::stale(resource, name));
                     }
-                };
-                let rv = meta::meta_str(&wanted, "resourceVersion");
-                if !rv.is_empty() && rv != meta::meta_str(old, "resourceVersion") {
-                    return Err(ApiError::stale(resource, name));
-                }
-                let replicas = wanted
-                    .pointer("/spec/replicas")
-                    .cloned()
-                    .unwrap_or(json!(0));
-                let Some(replicas) = replicas.as_i64() else {
-                    return Err(ApiError::bad_request("spec.replicas must be an integer"));
-                };
-                if replicas < 0 {
-                    return Err(scale_invalid(
-                        name,
-                        "spec.replicas",
-                        format!("Invalid value: {replicas}: must be greater than or equal to 0"),
-                    ));
-                }
-                let mut new = old.clone();
-                if let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) {
-                    spec.insert("replicas".into(), json!(replicas));
-                } else if let Some(map) = new.as_object_mut() {
-                    map.insert("spec".into(), json!({"replicas": replicas}));
-                }
-                bump_generation_if_changed(&mut new, old);
-                Ok(new)
-            })
+                    let replicas = wanted
+                        .pointer("/spec/replicas")
+                        .cloned()
+                        .unwrap_or(json!(0));
+                    let Some(replicas) = replicas.as_i64() else {
+                        return Err(ApiError::bad_request("spec.replicas must be an integer"));
+                    };
+                    if replicas < 0 {
+                        return Err(scale_invalid(
+                            name,
+                            "spec.replicas",
+                            format!(
+                                "Invalid value: {replicas}: must be greater than or equal to 0"
+                            ),
+                        ));
+                    }
+                    let mut new = old.clone();
+                    if let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) {
+                        spec.insert("replicas".into(), json!(replicas));
+                    } else if let Some(map) = new.as_object_mut() {
+                        map.insert("spec".into(), json!({"replicas": replicas}));
+                    }
+                    bump_generation_if_changed(&mut new, old);
+                    Ok(new)
+                },
+            )
             .await?;
         Ok(scale_of(resource, &outcome.object))
     }
@@ -186,7 +197,7 @@ impl Registry {
             skip_validation: true,
             ..WriteOptions::default()
         };
-        self.guaranteed_update(pods, Some(namespace), pod, None, &options, Tracking::Untracked, |old| {
+        self.guaranteed_update(pods, Some(namespace), pod, Some("binding"), None, &options, Tracking::Untracked, |old| {
             if meta::is_deleting(old) {
                 return Err(binding_conflict(format!("pod {pod} is being deleted, cannot be assigned to a host")));
             }

@@ -4,6 +4,7 @@ use super::meta::{self, metadata_mut};
 use super::options::{DeleteOptions, ListParams, WriteOptions};
 use super::strategy::{self, Strategy};
 use super::{Outcome, Registry, set_type_meta};
+use crate::admission::{self, Attributes, Operation};
 use crate::apply;
 use crate::codec;
 use crate::patch::{self, PatchKind};
@@ -167,9 +168,8 @@ fn check_type(resource: &ResourceInfo, object: &mut Value) -> Result<(), ApiErro
     Ok(())
 }
 
-/// Runs defaulting then validation; validation problems become 422.
-fn admit(resource: &ResourceInfo, object: &mut Value, old: Option<&Value>) -> Result<(), ApiError> {
-    defaults::apply_defaults(resource.group, resource.version, resource.kind, object);
+/// Runs validation (of a defaulted, admitted object); problems become 422.
+fn validate(resource: &ResourceInfo, object: &Value, old: Option<&Value>) -> Result<(), ApiError> {
     let errors = validation::validate(resource.group, resource.version, resource.kind, object, old);
     if errors.is_empty() {
         return Ok(());
@@ -324,12 +324,7 @@ impl Registry {
         // The cache answers most checks; a miss (it may lag a namespace
         // created a moment ago) asks storage, as upstream's lifecycle
         // admission falls back to a live read.
-        let key = Self::key(namespaces(), None, ns);
-        let cached = self.cache.as_ref().and_then(|c| c.get(namespaces(), &key));
-        let object = match cached {
-            Some(entry) => serde_json::from_slice(&entry.json).unwrap_or_default(),
-            None => self.get(namespaces(), None, ns).await?,
-        };
+        let object = self.lookup(namespaces(), None, ns).await?;
         if meta::is_deleting(&object)
             || object.pointer("/status/phase").and_then(Value::as_str) == Some("Terminating")
         {
@@ -397,9 +392,10 @@ impl Registry {
         // As upstream, the creator owns what it sent plus the defaults of
         // decoding, not what the strategy sets afterwards: status (a reset
         // field anyway), a namespace's finalizer, a job's generated
-        // selector. Kinds whose strategy fills fields on create are recorded
-        // from what was sent; the others once defaulted below.
-        let mut record_after_admit = None;
+        // selector, what admission adds. Kinds whose strategy fills fields
+        // on create are recorded from what was sent; the others once
+        // defaulted below, before admission.
+        let mut record_after_defaults = None;
         if let Tracking::Update {
             manager,
             subresource,
@@ -423,7 +419,7 @@ impl Registry {
                     None => object_meta.remove("managedFields"),
                 };
             } else {
-                record_after_admit = Some((manager, subresource));
+                record_after_defaults = Some((manager, subresource));
             }
         }
         if strategy.status_subresource
@@ -442,6 +438,20 @@ impl Registry {
                 }
             })?;
         }
+        // Admission reports the name sent, or the prefix of one to generate
+        // (names are generated after admission upstream).
+        let admission_name = match (explicit_name.as_str(), generate_name.as_str()) {
+            ("", "") => "Unknown".to_owned(),
+            ("", prefix) => prefix.to_owned(),
+            (name, _) => name.to_owned(),
+        };
+        let attributes = Attributes {
+            resource,
+            subresource: None,
+            operation: Operation::Create,
+            name: &admission_name,
+            old: None,
+        };
         // A generated name that collides is drawn again, as upstream does.
         let attempts = if explicit_name.is_empty() && !generate_name.is_empty() {
             8
@@ -464,18 +474,19 @@ impl Registry {
                 &mut candidate,
             );
             generate_job_selector(resource, &mut candidate);
-            if options.skip_validation {
-                defaults::apply_defaults(
-                    resource.group,
-                    resource.version,
-                    resource.kind,
-                    &mut candidate,
-                );
-            } else {
-                admit(resource, &mut candidate, None)?;
-            }
-            if let Some((manager, subresource)) = record_after_admit {
+            defaults::apply_defaults(
+                resource.group,
+                resource.version,
+                resource.kind,
+                &mut candidate,
+            );
+            if let Some((manager, subresource)) = record_after_defaults {
                 apply::record(resource, subresource, None, &mut candidate, manager);
+            }
+            admission::mutate(self, &attributes, &mut candidate).await?;
+            if !options.skip_validation {
+                validate(resource, &candidate, None)?;
+                admission::validate(self, &attributes, &candidate).await?;
             }
             let name = meta::name(&candidate).to_owned();
             if options.dry_run {
@@ -553,6 +564,7 @@ impl Registry {
             resource,
             namespace,
             name,
+            target.subresource(),
             precondition,
             options,
             tracking,
@@ -598,20 +610,35 @@ impl Registry {
         };
         let mut warnings = Vec::new();
         let mut outcome = self
-            .guaranteed_update(resource, namespace, name, None, options, tracking, |old| {
-                warnings.clear();
-                let mut patched = patch::apply(patch.kind, old, patch.body, schema)?;
-                check_type(resource, &mut patched)?;
-                check_name(name, &patched)?;
-                // A resourceVersion in the patch is a precondition.
-                let wanted = meta::meta_str(&patched, "resourceVersion");
-                if !wanted.is_empty() && wanted != meta::meta_str(old, "resourceVersion") {
-                    return Err(ApiError::stale(resource, name));
-                }
-                let patched =
-                    check_patched_fields(resource, name, patch, patched, options, &mut warnings)?;
-                Ok(apply_target(patched, old, target, &strategy))
-            })
+            .guaranteed_update(
+                resource,
+                namespace,
+                name,
+                target.subresource(),
+                None,
+                options,
+                tracking,
+                |old| {
+                    warnings.clear();
+                    let mut patched = patch::apply(patch.kind, old, patch.body, schema)?;
+                    check_type(resource, &mut patched)?;
+                    check_name(name, &patched)?;
+                    // A resourceVersion in the patch is a precondition.
+                    let wanted = meta::meta_str(&patched, "resourceVersion");
+                    if !wanted.is_empty() && wanted != meta::meta_str(old, "resourceVersion") {
+                        return Err(ApiError::stale(resource, name));
+                    }
+                    let patched = check_patched_fields(
+                        resource,
+                        name,
+                        patch,
+                        patched,
+                        options,
+                        &mut warnings,
+                    )?;
+                    Ok(apply_target(patched, old, target, &strategy))
+                },
+            )
             .await?;
         outcome.warnings.append(&mut warnings);
         Ok(outcome)
@@ -644,6 +671,7 @@ impl Registry {
                     resource,
                     namespace,
                     name,
+                    target.subresource(),
                     None,
                     options,
                     Tracking::Recorded,
@@ -702,13 +730,16 @@ impl Registry {
     /// Read-modify-write with upstream's rules: a client precondition that is
     /// stale is a 409; races the client did not ask about are retried; an
     /// update that changes nothing writes nothing; an object being deleted
-    /// whose last finalizer goes is deleted.
+    /// whose last finalizer goes is deleted. The object `build` returns is
+    /// defaulted, admitted as an update through `subresource`, and validated
+    /// (unless `options.skip_validation`).
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn guaranteed_update<F>(
         &self,
         resource: &ResourceInfo,
         namespace: Option<&str>,
         name: &str,
+        subresource: Option<&str>,
         precondition: Option<i64>,
         options: &WriteOptions,
         tracking: Tracking<'_>,
@@ -733,17 +764,25 @@ impl Registry {
             if let Tracking::Update { .. } = tracking {
                 apply::normalize_reset(&mut new);
             }
-            if options.skip_validation {
-                defaults::apply_defaults(resource.group, resource.version, resource.kind, &mut new);
-            } else {
-                admit(resource, &mut new, Some(&old))?;
-            }
+            defaults::apply_defaults(resource.group, resource.version, resource.kind, &mut new);
             if let Tracking::Update {
                 manager,
                 subresource,
             } = tracking
             {
                 apply::record(resource, subresource, Some(&old), &mut new, manager);
+            }
+            let attributes = Attributes {
+                resource,
+                subresource,
+                operation: Operation::Update,
+                name,
+                old: Some(&old),
+            };
+            admission::mutate(self, &attributes, &mut new).await?;
+            if !options.skip_validation {
+                validate(resource, &new, Some(&old))?;
+                admission::validate(self, &attributes, &new).await?;
             }
             let bytes = codec::encode_as(resource, &new)?;
             if bytes == current.value {

@@ -467,20 +467,20 @@ fn lease_spec(e: &mut Errs, obj: Obj<'_>) {
     }
 }
 
-const SYSTEM_PRIORITY_CLASSES: [(&str, i64); 2] = [
-    ("system-node-critical", 2_000_001_000),
-    ("system-cluster-critical", 2_000_000_000),
-];
-
 fn priority_class(e: &mut Errs, obj: Obj<'_>) {
+    use crate::admission::priority::HIGHEST_USER_DEFINABLE_PRIORITY;
     meta(e, obj, Scope::Cluster, NameRule::Subdomain);
     let root = Path::root("");
     let name = peek_str(peek_obj(obj, "metadata"), "name");
     let value = e.opt_i32(obj, "value", &root).unwrap_or(0);
     let global_default = e.bool(obj, "globalDefault", &root);
     if name.starts_with("system-") {
-        let err = match SYSTEM_PRIORITY_CLASSES.iter().find(|(n, _)| *n == name) {
-            Some((n, v)) if *v != value => Some(format!("value of {n} PriorityClass must be {v}")),
+        let system = crate::admission::priority::SYSTEM_CLASSES
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| (c.name, c.value));
+        let err = match system {
+            Some((n, v)) if v != value => Some(format!("value of {n} PriorityClass must be {v}")),
             Some((n, _)) if global_default => {
                 Some(format!("globalDefault of {n} PriorityClass must be false"))
             }
@@ -490,10 +490,12 @@ fn priority_class(e: &mut Errs, obj: Obj<'_>) {
         if let Some(err) = err {
             e.forbidden(&Path::root("metadata").child("name"), &format!("priority class names with 'system-' prefix are reserved for system use only. error: {err}"));
         }
-    } else if value > 1_000_000_000 {
+    } else if value > HIGHEST_USER_DEFINABLE_PRIORITY {
         e.forbidden(
             &Path::root("value"),
-            "maximum allowed value of a user defined priority is 1000000000",
+            &format!(
+                "maximum allowed value of a user defined priority is {HIGHEST_USER_DEFINABLE_PRIORITY}"
+            ),
         );
     }
     if let Some(pp) = e.opt_str(obj, "preemptionPolicy", &root) {

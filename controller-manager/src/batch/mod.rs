@@ -30,7 +30,6 @@ pub mod ttl;
 
 use bosun_runtime::EventType;
 use k8s_openapi::api::batch::v1::{Job, JobCondition};
-use serde_json::{Map, Value};
 
 /// The finalizer a Job puts on its pods until it has counted them.
 pub const TRACKING_FINALIZER: &str = "batch.kubernetes.io/job-tracking";
@@ -162,97 +161,7 @@ pub fn is_job_finished(job: &Job) -> bool {
     finished_condition(job).is_some()
 }
 
-/// A JSON merge patch (RFC 7386) turning `old` into `new`: changed
-/// members, nested objects diffed, removed members set to `null`, arrays
-/// replaced whole. `None` when nothing changed.
-pub fn merge_diff(old: &Value, new: &Value) -> Option<Value> {
-    if old == new {
-        return None;
-    }
-    match (old, new) {
-        (Value::Object(old), Value::Object(new)) => {
-            let mut out = Map::new();
-            for (key, value) in new {
-                match old.get(key) {
-                    Some(prior) if prior == value => {}
-                    Some(prior) if prior.is_object() && value.is_object() => {
-                        if let Some(diff) = merge_diff(prior, value) {
-                            out.insert(key.clone(), diff);
-                        }
-                    }
-                    _ => {
-                        out.insert(key.clone(), value.clone());
-                    }
-                }
-            }
-            for key in old.keys() {
-                if !new.contains_key(key) {
-                    out.insert(key.clone(), Value::Null);
-                }
-            }
-            (!out.is_empty()).then_some(Value::Object(out))
-        }
-        _ => Some(new.clone()),
-    }
-}
-
-/// A merge patch of `status` from `old` to `new`, guarded by the
-/// object's `resourceVersion` (the server answers 409 if it moved on).
-/// `None` when the status did not change.
-pub fn status_patch<T: serde::Serialize>(
-    resource_version: Option<&str>,
-    old: Option<&T>,
-    new: &T,
-) -> Option<Value> {
-    let old = old
-        .and_then(|o| serde_json::to_value(o).ok())
-        .unwrap_or_else(|| Value::Object(Map::new()));
-    let new = serde_json::to_value(new).ok()?;
-    let diff = merge_diff(&old, &new)?;
-    let mut patch = Map::new();
-    if let Some(rv) = resource_version {
-        patch.insert(
-            "metadata".into(),
-            serde_json::json!({ "resourceVersion": rv }),
-        );
-    }
-    patch.insert("status".into(), diff);
-    Some(Value::Object(patch))
-}
+pub use crate::status_patch::{merge_diff, status_patch};
 
 #[cfg(test)]
 pub(crate) mod test_support;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn merge_diff_sets_changes_and_nulls_removals() {
-        let old = json!({"a": 1, "b": {"x": [1, 2], "y": "keep"}, "gone": true});
-        let new = json!({"a": 1, "b": {"x": [1], "y": "keep"}, "c": "new"});
-        assert_eq!(
-            merge_diff(&old, &new),
-            Some(json!({"b": {"x": [1]}, "c": "new", "gone": null}))
-        );
-        assert_eq!(merge_diff(&old, &old), None);
-    }
-
-    #[test]
-    fn status_patch_carries_the_resource_version() {
-        let patch = status_patch(
-            Some("42"),
-            Some(&json!({"active": 1})),
-            &json!({"active": 2}),
-        );
-        assert_eq!(
-            patch,
-            Some(json!({"metadata": {"resourceVersion": "42"}, "status": {"active": 2}}))
-        );
-        assert_eq!(
-            status_patch(Some("42"), Some(&json!({"a": 1})), &json!({"a": 1})),
-            None
-        );
-    }
-}

@@ -19,6 +19,7 @@ use crate::context::{ReconcileError, Retries, Shared, Stop, is_not_found, key_of
 use crate::controllers::job::{await_cache, cache_caught_up};
 use crate::informer::Informer;
 use crate::workload::ownership::controller_of;
+use crate::workqueue::object_key;
 use futures::StreamExt;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -26,7 +27,7 @@ use k8s_openapi::api::batch::v1::{CronJob, CronJobStatus, Job};
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use std::sync::Arc;
@@ -51,7 +52,8 @@ pub async fn run(shared: Shared, stop: Stop, jobs: Arc<Informer<Job>>) {
         () = jobs.ready() => {}
         () = stopped => return,
     }
-    let controller = Controller::new(
+    let queue = shared.metrics.queue(NAME);
+    let controller = queue.controller(
         Api::<CronJob>::all(shared.client.clone()),
         watcher::Config::default(),
     );
@@ -61,7 +63,8 @@ pub async fn run(shared: Shared, stop: Stop, jobs: Arc<Informer<Job>>) {
         shared,
         retries: Retries::default(),
     });
-    let triggers = job_events.flat_map(|job| futures::stream::iter(cronjob_of(&job)));
+    let triggers =
+        queue.triggers(job_events.flat_map(|job| futures::stream::iter(cronjob_of(&job))));
     controller
         .reconcile_on(triggers)
         .with_config(
@@ -69,7 +72,10 @@ pub async fn run(shared: Shared, stop: Stop, jobs: Arc<Informer<Job>>) {
         )
         .graceful_shutdown_on(stop.wait())
         .run(reconcile, error_policy, ctx)
-        .for_each(|_| futures::future::ready(()))
+        .for_each(|result| {
+            queue.finished(&result);
+            futures::future::ready(())
+        })
         .await;
 }
 
@@ -83,7 +89,7 @@ fn cronjob_of(job: &Job) -> Option<ObjectRef<CronJob>> {
 async fn reconcile(cj: Arc<CronJob>, ctx: Arc<Ctx>) -> Result<Action, ReconcileError> {
     ctx.shared
         .metrics
-        .measure(NAME, async {
+        .measure(NAME, &object_key(cj.as_ref()), async {
             let action = sync(&cj, &ctx).await?;
             ctx.retries.succeeded(&key_of(&cj.metadata));
             Ok(action)

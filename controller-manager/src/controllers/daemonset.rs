@@ -29,12 +29,13 @@ use crate::workload::ownership::{
 };
 use crate::workload::pod_template::controller_ref;
 use crate::workload::replicaset_sync::slow_start_batches;
+use crate::workqueue::object_key;
 use bosun_runtime::EventType;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -76,7 +77,8 @@ pub async fn run(
     nodes.ready().await;
     revisions.ready().await;
     let client = shared.client.clone();
-    let controller = Controller::new(Api::<DaemonSet>::all(client), watcher::Config::default());
+    let queue = shared.metrics.queue(NAME);
+    let controller = queue.controller(Api::<DaemonSet>::all(client), watcher::Config::default());
     let dss = controller.store();
     let pod_dss = dss.clone();
     let pod_triggers = pods
@@ -122,15 +124,18 @@ pub async fn run(
         failed_backoff: Mutex::new(HashMap::new()),
     });
     controller
-        .reconcile_on(pod_triggers)
-        .reconcile_on(node_triggers)
-        .reconcile_on(revision_triggers)
+        .reconcile_on(queue.triggers(pod_triggers))
+        .reconcile_on(queue.triggers(node_triggers))
+        .reconcile_on(queue.triggers(revision_triggers))
         .with_config(
             kube::runtime::controller::Config::default().concurrency(ctx.shared.concurrency),
         )
         .graceful_shutdown_on(stop.wait())
         .run(reconcile, error_policy, ctx)
-        .for_each(|_| futures::future::ready(()))
+        .for_each(|result| {
+            queue.finished(&result);
+            futures::future::ready(())
+        })
         .await;
 }
 
@@ -178,7 +183,7 @@ fn name_of(pod: &Pod) -> String {
 async fn reconcile(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action, ReconcileError> {
     ctx.shared
         .metrics
-        .measure(NAME, async {
+        .measure(NAME, &object_key(ds.as_ref()), async {
             let action = DsSync::new(&ds, &ctx).run().await?;
             ctx.retries.succeeded(&key_of(&ds.metadata));
             Ok(action)

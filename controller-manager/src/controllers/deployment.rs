@@ -25,11 +25,12 @@ use crate::workload::rollback::{apply_rollback, plan_rollback};
 use crate::workload::rolling::{RollingStep, rollout_rolling};
 use crate::workload::scaling::{ScaleAction, scale};
 use crate::workload::status::sync_deployment_status;
+use crate::workqueue::object_key;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentCondition, DeploymentStatus, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use serde_json::json;
@@ -59,7 +60,8 @@ pub async fn run(
     pods.ready().await;
     rses.ready().await;
     let client = shared.client.clone();
-    let controller = Controller::new(Api::<Deployment>::all(client), watcher::Config::default());
+    let queue = shared.metrics.queue(NAME);
+    let controller = queue.controller(Api::<Deployment>::all(client), watcher::Config::default());
     let deployments = controller.store();
     let rs_triggers = rses
         .subscribe()
@@ -91,14 +93,17 @@ pub async fn run(
         retries: Retries::default(),
     });
     controller
-        .reconcile_on(rs_triggers)
-        .reconcile_on(pod_triggers)
+        .reconcile_on(queue.triggers(rs_triggers))
+        .reconcile_on(queue.triggers(pod_triggers))
         .with_config(
             kube::runtime::controller::Config::default().concurrency(ctx.shared.concurrency),
         )
         .graceful_shutdown_on(stop.wait())
         .run(reconcile, error_policy, ctx)
-        .for_each(|_| futures::future::ready(()))
+        .for_each(|result| {
+            queue.finished(&result);
+            futures::future::ready(())
+        })
         .await;
 }
 
@@ -138,7 +143,7 @@ fn deployments_for_rs(
 async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, ReconcileError> {
     ctx.shared
         .metrics
-        .measure(NAME, async {
+        .measure(NAME, &object_key(d.as_ref()), async {
             let action = Syncer::new(&ctx, &d).sync().await?;
             ctx.retries.succeeded(&key_of(&d.metadata));
             Ok(action)
@@ -602,7 +607,11 @@ impl<'a> Syncer<'a> {
     }
 
     async fn write_status(&self, status: DeploymentStatus) -> Result<(), ReconcileError> {
-        let patch = json!({"status": status});
+        // Counters that dropped to zero must be cleared, not left out.
+        let Some(patch) = crate::status_patch::status_patch(None, self.d.status.as_ref(), &status)
+        else {
+            return Ok(());
+        };
         match self
             .api()
             .patch_status(&self.name, &PatchParams::default(), &Patch::Merge(&patch))

@@ -6,6 +6,7 @@
 
 use crate::context::{ReconcileError, Retries, Shared, Stop, key_of};
 use crate::informer::Informer;
+use crate::workqueue::object_key;
 use bosun_types::labels::Selector;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{
@@ -18,7 +19,7 @@ use k8s_openapi::api::discovery::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use std::collections::BTreeMap;
@@ -43,7 +44,10 @@ pub async fn run(shared: Shared, stop: Stop, pods: Arc<Informer<Pod>>, slices: b
     // Caches first (safe with many waiters, unlike Store::wait_until_ready).
     pods.ready().await;
     let client = shared.client.clone();
-    let controller = Controller::new(Api::<Service>::all(client), watcher::Config::default());
+    let queue = shared
+        .metrics
+        .queue(if slices { SLICES } else { ENDPOINTS });
+    let controller = queue.controller(Api::<Service>::all(client), watcher::Config::default());
     let services = controller.store();
     let triggers = pods
         .subscribe()
@@ -55,13 +59,16 @@ pub async fn run(shared: Shared, stop: Stop, pods: Arc<Informer<Pod>>, slices: b
         slices,
     });
     controller
-        .reconcile_on(triggers)
+        .reconcile_on(queue.triggers(triggers))
         .with_config(
             kube::runtime::controller::Config::default().concurrency(ctx.shared.concurrency),
         )
         .graceful_shutdown_on(stop.wait())
         .run(reconcile, error_policy, ctx)
-        .for_each(|_| futures::future::ready(()))
+        .for_each(|result| {
+            queue.finished(&result);
+            futures::future::ready(())
+        })
         .await;
 }
 
@@ -260,7 +267,7 @@ async fn reconcile(service: Arc<Service>, ctx: Arc<Ctx>) -> Result<Action, Recon
     let name_label = if ctx.slices { SLICES } else { ENDPOINTS };
     ctx.shared
         .metrics
-        .measure(name_label, async {
+        .measure(name_label, &object_key(service.as_ref()), async {
             let _ = ctx.pods.wait_until_ready().await;
             let pods = ctx.pods.state();
             let result = if ctx.slices {

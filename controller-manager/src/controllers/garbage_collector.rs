@@ -118,6 +118,13 @@ enum Work {
     AttemptToOrphan(String),
 }
 
+impl Work {
+    /// The work's key in the queue metrics.
+    fn key(&self) -> String {
+        format!("{self:?}")
+    }
+}
+
 /// `(apiVersion, kind)` → the resource and whether it is namespaced.
 type KindMap = HashMap<(String, String), (Arc<ApiResource>, bool)>;
 
@@ -128,6 +135,8 @@ struct Gc {
     kinds: Mutex<KindMap>,
     queue: mpsc::UnboundedSender<Work>,
     pending: Mutex<HashSet<Work>>,
+    /// Stamps queued work for `workqueue_queue_duration_seconds`.
+    stamps: crate::workqueue::Queue,
 }
 
 impl Gc {
@@ -142,6 +151,7 @@ impl Gc {
             .unwrap_or_else(|e| e.into_inner())
             .insert(work.clone());
         if fresh {
+            self.stamps.add(&work.key());
             let _ = self.queue.send(work);
         }
     }
@@ -166,6 +176,7 @@ impl Gc {
 pub async fn run(shared: Shared, stop: Stop) {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let gc = Arc::new(Gc {
+        stamps: shared.metrics.queue(NAME),
         shared,
         graph: Mutex::new(Graph::default()),
         kinds: Mutex::new(HashMap::new()),
@@ -186,7 +197,11 @@ pub async fn run(shared: Shared, stop: Stop) {
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .remove(&work);
-                    let result = gc.shared.metrics.measure(NAME, process(&gc, &work)).await;
+                    let result = gc
+                        .shared
+                        .metrics
+                        .measure(NAME, &work.key(), process(&gc, &work))
+                        .await;
                     drop(permit);
                     if let Err(error) = result {
                         gc.shared.metrics.retry(NAME);

@@ -33,12 +33,13 @@ use crate::informer::Informer;
 use crate::workload::ownership::{
     ClaimDecision, claim_decision, controller_of, controller_selector,
 };
+use crate::workqueue::object_key;
 use bosun_runtime::EventType;
 use futures::StreamExt;
 use k8s_openapi::api::batch::v1::{Job, JobStatus};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -89,15 +90,20 @@ pub async fn run(shared: Shared, stop: Stop, pods: Arc<Informer<Pod>>, jobs: Arc
     let mapping_store = job_store.clone();
     let pod_triggers =
         pod_events.flat_map(move |pod| futures::stream::iter(jobs_for_pod(&mapping_store, &pod)));
-    let controller = Controller::for_shared_stream(job_events, job_store.clone())
-        .reconcile_on(pod_triggers)
-        .reconcile_on(initial(&job_store))
+    let queue = ctx.shared.metrics.queue(NAME);
+    let controller = queue
+        .controller_for_shared_stream(job_events, job_store.clone())
+        .reconcile_on(queue.triggers(pod_triggers))
+        .reconcile_on(queue.triggers(initial(&job_store)))
         .with_config(
             kube::runtime::controller::Config::default().concurrency(ctx.shared.concurrency),
         )
         .graceful_shutdown_on(stop.wait())
         .run(reconcile, error_policy, ctx.clone())
-        .for_each(|_| futures::future::ready(()));
+        .for_each(|result| {
+            queue.finished(&result);
+            futures::future::ready(())
+        });
     let orphans = clean_orphans(ctx, orphan_events, stop);
     futures::join!(controller, orphans);
 }
@@ -166,7 +172,7 @@ fn uid_of(pod: &Pod) -> String {
 async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action, ReconcileError> {
     ctx.shared
         .metrics
-        .measure(NAME, async {
+        .measure(NAME, &object_key(job.as_ref()), async {
             let action = sync(&job, &ctx).await?;
             ctx.retries.succeeded(&key_of(&job.metadata));
             Ok(action)

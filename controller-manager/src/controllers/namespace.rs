@@ -6,11 +6,12 @@
 //! upstream's (`NamespaceContentRemaining`, `NamespaceFinalizersRemaining`).
 
 use crate::context::{ReconcileError, Retries, Shared, Stop, key_of};
+use crate::workqueue::object_key;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, PostParams};
 use kube::discovery::{ApiResource, Discovery, Scope, verbs};
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::Action;
 use kube::runtime::watcher;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -36,18 +37,23 @@ struct Ctx {
 /// Runs the controller until `shutdown`.
 pub async fn run(shared: Shared, stop: Stop) {
     let client = shared.client.clone();
+    let queue = shared.metrics.queue(NAME);
     let ctx = Arc::new(Ctx {
         shared,
         retries: Retries::default(),
         discovered: Mutex::new(None),
     });
-    Controller::new(Api::<Namespace>::all(client), watcher::Config::default())
+    queue
+        .controller(Api::<Namespace>::all(client), watcher::Config::default())
         .with_config(
             kube::runtime::controller::Config::default().concurrency(ctx.shared.concurrency),
         )
         .graceful_shutdown_on(stop.wait())
         .run(reconcile, error_policy, ctx)
-        .for_each(|_| futures::future::ready(()))
+        .for_each(|result| {
+            queue.finished(&result);
+            futures::future::ready(())
+        })
         .await;
 }
 
@@ -81,7 +87,7 @@ async fn namespaced_resources(ctx: &Ctx) -> Result<Arc<Vec<ApiResource>>, Reconc
 async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Ctx>) -> Result<Action, ReconcileError> {
     ctx.shared
         .metrics
-        .measure(NAME, async {
+        .measure(NAME, &object_key(ns.as_ref()), async {
             if ns.metadata.deletion_timestamp.is_none() {
                 return Ok(Action::await_change());
             }

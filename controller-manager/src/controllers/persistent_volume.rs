@@ -17,11 +17,14 @@
 //! claim is gone. After its writes a sync waits (bounded) until the caches
 //! show them.
 //!
-//! `WaitForFirstConsumer`: upstream's scheduler picks the node and writes
-//! `volume.kubernetes.io/selected-node` on the claim. Bosun's scheduler
-//! has no volume binding step, so the controller also takes the node of a
-//! pod that uses the claim and is bound already, and records it in that
-//! annotation when it provisions.
+//! `WaitForFirstConsumer`: the scheduler (its VolumeBinding step, as
+//! upstream's) picks the node, writes `volume.kubernetes.io/selected-node`
+//! on the claim (or binds a matching volume through its `claimRef`) and
+//! binds the pod only once the claim is Bound. As a fallback for pods
+//! bound without that step (by another scheduler, or by hand through
+//! `pods/binding`), the controller also takes the node of a pod that uses
+//! the claim and is bound already, and records it in that annotation when
+//! it provisions.
 
 use crate::context::{ReconcileError, Retries, Shared, Stop, is_not_found, key_of};
 use crate::informer::Informer;
@@ -39,12 +42,13 @@ use crate::storage::{
     annotation, claim_key, claim_phase, claims_of_pod, consumers, local_path, reasons,
     volume_name_of, volume_phase, volume_phase_of,
 };
+use crate::workqueue::object_key;
 use bosun_runtime::{EventRecorder, EventType};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Node, PersistentVolume, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use serde_json::Value;
@@ -93,11 +97,14 @@ pub async fn run(
         Informer::<PersistentVolume>::start(Api::all(client.clone()), watcher::Config::default());
     let classes =
         Informer::<StorageClass>::start(Api::all(client.clone()), watcher::Config::default());
-    let claim_controller = Controller::new(
+    // One queue name for both loops (as the metrics and events have);
+    // their keys differ by kind.
+    let queue = shared.metrics.queue(NAME);
+    let claim_controller = queue.controller(
         Api::<PersistentVolumeClaim>::all(client.clone()),
         watcher::Config::default(),
     );
-    let volume_controller = Controller::new(
+    let volume_controller = queue.controller(
         Api::<PersistentVolume>::all(client),
         watcher::Config::default(),
     );
@@ -139,19 +146,25 @@ pub async fn run(
     let config =
         || kube::runtime::controller::Config::default().concurrency(ctx.shared.concurrency);
     let claim_loop = claim_controller
-        .reconcile_on(from_volumes)
-        .reconcile_on(from_pods)
-        .reconcile_on(from_classes)
+        .reconcile_on(queue.triggers(from_volumes))
+        .reconcile_on(queue.triggers(from_pods))
+        .reconcile_on(queue.triggers(from_classes))
         .with_config(config())
         .graceful_shutdown_on(stop.wait())
         .run(reconcile_claim, claim_error_policy, ctx.clone())
-        .for_each(|_| futures::future::ready(()));
+        .for_each(|result| {
+            queue.finished(&result);
+            futures::future::ready(())
+        });
     let volume_loop = volume_controller
-        .reconcile_on(from_claims)
+        .reconcile_on(queue.triggers(from_claims))
         .with_config(config())
         .graceful_shutdown_on(stop.wait())
         .run(reconcile_volume, volume_error_policy, ctx.clone())
-        .for_each(|_| futures::future::ready(()));
+        .for_each(|result| {
+            queue.finished(&result);
+            futures::future::ready(())
+        });
     futures::join!(claim_loop, volume_loop);
     // The informers stop with their last reference.
     drop((volumes, classes));
@@ -245,7 +258,7 @@ async fn reconcile_claim(
 ) -> Result<Action, ReconcileError> {
     ctx.shared
         .metrics
-        .measure(NAME, async {
+        .measure(NAME, &object_key(claim.as_ref()), async {
             let action = sync_claim(&claim, &ctx).await?;
             ctx.claim_retries.succeeded(&key_of(&claim.metadata));
             Ok(action)
@@ -632,7 +645,7 @@ async fn reconcile_volume(
 ) -> Result<Action, ReconcileError> {
     ctx.shared
         .metrics
-        .measure(NAME, async {
+        .measure(NAME, &object_key(volume.as_ref()), async {
             let action = sync_volume(&volume, &ctx).await?;
             ctx.volume_retries.succeeded(&key_of(&volume.metadata));
             Ok(action)

@@ -20,11 +20,12 @@ use crate::workload::replicaset_status::{
     calculate_replica_set_status, replica_set_requeue_after, replica_set_status_needs_update,
 };
 use crate::workload::replicaset_sync::{ReplicaSetAction, plan_replica_set_sync};
+use crate::workqueue::object_key;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use std::collections::HashSet;
@@ -49,11 +50,13 @@ pub async fn run(shared: Shared, stop: Stop, pods: Arc<Informer<Pod>>) {
     // Caches first (safe with many waiters, unlike Store::wait_until_ready).
     pods.ready().await;
     let client = shared.client.clone();
-    let controller = Controller::new(Api::<ReplicaSet>::all(client), watcher::Config::default());
+    let queue = shared.metrics.queue(NAME);
+    let controller = queue.controller(Api::<ReplicaSet>::all(client), watcher::Config::default());
     let rses = controller.store();
-    let triggers = pods
-        .subscribe()
-        .flat_map(move |pod| futures::stream::iter(replica_sets_for_pod(&rses, &pod)));
+    let triggers = queue.triggers(
+        pods.subscribe()
+            .flat_map(move |pod| futures::stream::iter(replica_sets_for_pod(&rses, &pod))),
+    );
     let ctx = Arc::new(Ctx {
         shared,
         pods: pods.store(),
@@ -66,7 +69,10 @@ pub async fn run(shared: Shared, stop: Stop, pods: Arc<Informer<Pod>>) {
         )
         .graceful_shutdown_on(stop.wait())
         .run(reconcile, error_policy, ctx)
-        .for_each(|_| futures::future::ready(()))
+        .for_each(|result| {
+            queue.finished(&result);
+            futures::future::ready(())
+        })
         .await;
 }
 
@@ -105,7 +111,7 @@ fn rs_ref(rs: &ReplicaSet) -> k8s_openapi::api::core::v1::ObjectReference {
 async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, ReconcileError> {
     ctx.shared
         .metrics
-        .measure(NAME, async {
+        .measure(NAME, &object_key(rs.as_ref()), async {
             let action = sync(&rs, &ctx).await?;
             ctx.retries.succeeded(&key_of(&rs.metadata));
             Ok(action)
@@ -304,7 +310,9 @@ async fn sync(rs: &ReplicaSet, ctx: &Ctx) -> Result<Action, ReconcileError> {
     let status = calculate_replica_set_status(rs, &active, manage_error.as_deref(), now);
     if replica_set_status_needs_update(rs, &status) {
         let api: Api<ReplicaSet> = Api::namespaced(ctx.shared.client.clone(), &namespace);
-        let patch = serde_json::json!({"status": status});
+        // Counters that dropped to zero must be cleared, not left out.
+        let patch = crate::status_patch::status_patch(None, rs.status.as_ref(), &status)
+            .unwrap_or_else(|| serde_json::json!({}));
         match api
             .patch_status(
                 rs.metadata.name.as_deref().unwrap_or_default(),

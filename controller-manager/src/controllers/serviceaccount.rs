@@ -2,11 +2,12 @@
 //! namespace that is not being deleted, recreated if deleted.
 
 use crate::context::{ReconcileError, Retries, Shared, Stop, key_of};
+use crate::workqueue::object_key;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, PostParams};
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use std::sync::Arc;
@@ -24,30 +25,37 @@ struct Ctx {
 /// Runs the controller until `shutdown`.
 pub async fn run(shared: Shared, stop: Stop) {
     let client = shared.client.clone();
+    let queue = shared.metrics.queue(NAME);
     let ctx = Arc::new(Ctx {
         shared,
         retries: Retries::default(),
     });
-    Controller::new(
-        Api::<Namespace>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .watches(
-        Api::<ServiceAccount>::all(client),
-        watcher::Config::default().fields(&format!("metadata.name={DEFAULT}")),
-        |sa: ServiceAccount| sa.metadata.namespace.map(|ns| ObjectRef::new(&ns)),
-    )
-    .with_config(kube::runtime::controller::Config::default().concurrency(ctx.shared.concurrency))
-    .graceful_shutdown_on(stop.wait())
-    .run(reconcile, error_policy, ctx)
-    .for_each(|_| futures::future::ready(()))
-    .await;
+    queue
+        .controller(
+            Api::<Namespace>::all(client.clone()),
+            watcher::Config::default(),
+        )
+        .watches(
+            Api::<ServiceAccount>::all(client),
+            watcher::Config::default().fields(&format!("metadata.name={DEFAULT}")),
+            queue.mapper(|sa: ServiceAccount| sa.metadata.namespace.map(|ns| ObjectRef::new(&ns))),
+        )
+        .with_config(
+            kube::runtime::controller::Config::default().concurrency(ctx.shared.concurrency),
+        )
+        .graceful_shutdown_on(stop.wait())
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| {
+            queue.finished(&result);
+            futures::future::ready(())
+        })
+        .await;
 }
 
 async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Ctx>) -> Result<Action, ReconcileError> {
     ctx.shared
         .metrics
-        .measure(NAME, async {
+        .measure(NAME, &object_key(ns.as_ref()), async {
             if ns.metadata.deletion_timestamp.is_some() {
                 return Ok(Action::await_change());
             }

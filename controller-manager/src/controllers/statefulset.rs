@@ -31,13 +31,14 @@ use crate::workload::statefulset_sync::{
     claim_event_message, live_revisions, plan_stateful_set, pod_event_message, recreating_message,
     status_patch,
 };
+use crate::workqueue::object_key;
 use bosun_runtime::EventType;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use serde_json::json;
@@ -77,7 +78,8 @@ pub async fn run(
     claims.ready().await;
     revisions.ready().await;
     let client = shared.client.clone();
-    let controller = Controller::new(Api::<StatefulSet>::all(client), watcher::Config::default());
+    let queue = shared.metrics.queue(NAME);
+    let controller = queue.controller(Api::<StatefulSet>::all(client), watcher::Config::default());
     let sets = controller.store();
     let pod_triggers = pods
         .subscribe()
@@ -98,14 +100,17 @@ pub async fn run(
         retries: Retries::default(),
     });
     controller
-        .reconcile_on(pod_triggers)
-        .reconcile_on(revision_triggers)
+        .reconcile_on(queue.triggers(pod_triggers))
+        .reconcile_on(queue.triggers(revision_triggers))
         .with_config(
             kube::runtime::controller::Config::default().concurrency(ctx.shared.concurrency),
         )
         .graceful_shutdown_on(stop.wait())
         .run(reconcile, error_policy, ctx)
-        .for_each(|_| futures::future::ready(()))
+        .for_each(|result| {
+            queue.finished(&result);
+            futures::future::ready(())
+        })
         .await;
 }
 
@@ -137,7 +142,7 @@ fn sets_for_pod(sets: &Store<StatefulSet>, pod: &Pod) -> Vec<ObjectRef<StatefulS
 async fn reconcile(set: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Action, ReconcileError> {
     ctx.shared
         .metrics
-        .measure(NAME, async {
+        .measure(NAME, &object_key(set.as_ref()), async {
             let action = SetSync::new(&set, &ctx).run().await?;
             ctx.retries.succeeded(&key_of(&set.metadata));
             Ok(action)

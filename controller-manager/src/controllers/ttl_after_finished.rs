@@ -9,10 +9,11 @@ use crate::batch::ttl::{TtlDecision, decide};
 use crate::context::{ReconcileError, Retries, Shared, Stop, is_not_found, key_of};
 use crate::controllers::job::initial;
 use crate::informer::Informer;
+use crate::workqueue::object_key;
 use futures::StreamExt;
 use k8s_openapi::api::batch::v1::Job;
 use kube::api::{Api, DeleteParams, Preconditions, PropagationPolicy};
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::Action;
 use std::sync::Arc;
 
 /// The controller's name (`--controllers`, metrics).
@@ -36,21 +37,26 @@ pub async fn run(shared: Shared, stop: Stop, jobs: Arc<Informer<Job>>) {
         shared,
         retries: Retries::default(),
     });
-    Controller::for_shared_stream(events, store.clone())
-        .reconcile_on(initial(&store))
+    let queue = ctx.shared.metrics.queue(NAME);
+    queue
+        .controller_for_shared_stream(events, store.clone())
+        .reconcile_on(queue.triggers(initial(&store)))
         .with_config(
             kube::runtime::controller::Config::default().concurrency(ctx.shared.concurrency),
         )
         .graceful_shutdown_on(stop.wait())
         .run(reconcile, error_policy, ctx)
-        .for_each(|_| futures::future::ready(()))
+        .for_each(|result| {
+            queue.finished(&result);
+            futures::future::ready(())
+        })
         .await;
 }
 
 async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action, ReconcileError> {
     ctx.shared
         .metrics
-        .measure(NAME, async {
+        .measure(NAME, &object_key(job.as_ref()), async {
             let action = sync(&job, &ctx).await?;
             ctx.retries.succeeded(&key_of(&job.metadata));
             Ok(action)

@@ -15,6 +15,7 @@ use super::plugins::node_affinity::{self, NodeAffinityState};
 use super::plugins::node_resources_fit::{self, FitScorer, IgnoredResources};
 use super::plugins::normalize::{MAX_NODE_SCORE, default_normalize_score};
 use super::plugins::pod_topology_spread::{self as pts, Inclusion, SpreadConstraint};
+use super::plugins::volume_binding::{self, VolumeBindingState};
 use super::plugins::{
     inter_pod_affinity as ipa, node_name, node_ports, node_unschedulable, taint_toleration,
 };
@@ -181,6 +182,8 @@ pub(crate) struct CycleState<'a> {
     pub(crate) node_affinity: NodeAffinityState,
     pub(crate) ignored: IgnoredResources,
     pub(crate) soft_spread: (Vec<SpreadConstraint>, bool),
+    /// VolumeBinding's claims; `None` for pods without claims.
+    pub(crate) volumes: Option<VolumeBindingState>,
     pub(crate) snapshot: &'a Snapshot,
     pub(crate) config: &'a Config,
 }
@@ -211,6 +214,7 @@ impl<'a> CycleState<'a> {
                 format!("invalid pod: {e}")
             }
         })?;
+        let volumes = volume_binding::prefilter(pod, snapshot.volumes())?;
         let invalid = |e: String| format!("invalid pod: {e}");
         let (hard, _) =
             pts::constraints_for(pod, snapshot, config, pts::DO_NOT_SCHEDULE).map_err(invalid)?;
@@ -230,6 +234,7 @@ impl<'a> CycleState<'a> {
                 node_affinity,
                 ignored: IgnoredResources::from_config(config),
                 soft_spread,
+                volumes,
                 snapshot,
                 config,
             },
@@ -249,6 +254,11 @@ impl<'a> CycleState<'a> {
             .or_else(|| node_ports::filter(&self.facts.host_ports, node))
             .or_else(|| {
                 node_resources_fit::filter(&self.facts.resources.requested, &self.ignored, node)
+            })
+            .or_else(|| {
+                self.volumes
+                    .as_ref()
+                    .and_then(|v| volume_binding::filter(v, node, self.snapshot.volumes()))
             })
             .or_else(|| {
                 dynamic

@@ -10,6 +10,8 @@
 //! * [`schedule`](schedule::schedule): one scheduling cycle for one pod.
 //! * [`preemption`]: DefaultPreemption victim selection.
 //! * [`framework`]: statuses, the plugin pipeline, and [`FitError`].
+//! * [`volumes`]: claims, volumes and classes with the scheduler's
+//!   reservations, for VolumeBinding.
 
 pub mod config;
 pub mod framework;
@@ -22,6 +24,7 @@ pub mod resources;
 pub mod rng;
 pub mod schedule;
 pub mod snapshot;
+pub mod volumes;
 
 #[cfg(test)]
 mod bench;
@@ -33,8 +36,10 @@ mod test_util;
 pub use config::{Config, DefaultSpreading, PluginWeights, ResourceWeight, ScoringStrategy};
 pub use framework::{Code, Diagnosis, FitError, Status};
 pub use node_info::NodeInfo;
+pub use plugins::volume_binding::VolumeReservation;
 pub use pod_info::{PodFacts, PodInfo};
 pub use preemption::{Preemption, PreemptionError, preempt};
 pub use rng::XorShiftRng;
 pub use schedule::{ScheduleResult, schedule};
 pub use snapshot::{ControllerKind, Snapshot, SnapshotError};
+pub use volumes::Volumes;

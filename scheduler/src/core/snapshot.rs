@@ -1,6 +1,7 @@
 //! The scheduler's in-memory view of the cluster: nodes with their pods, plus
-//! the few other facts plugins read (namespace labels, and the selectors of
-//! services and controllers for default topology spreading).
+//! the few other facts plugins read (namespace labels, the selectors of
+//! services and controllers for default topology spreading, and the
+//! [`volumes`](super::volumes) VolumeBinding matches claims against).
 //!
 //! The runtime keeps one `Snapshot`, mutates it incrementally as informer
 //! events arrive and as pods are assumed/forgotten, and lends it immutably to
@@ -24,6 +25,7 @@ use super::node_info::NodeInfo;
 use super::pod_info::{
     NamespaceLabels, PodFacts, PodInfo, node_labels, pod_key, pod_labels, pod_namespace,
 };
+use super::volumes::Volumes;
 
 /// A node storage index as the indexes store it.
 fn index_u32(i: usize) -> u32 {
@@ -103,6 +105,8 @@ pub struct Snapshot {
     columns: RwLock<HashMap<String, Arc<KeyColumn>>>,
     pods_with_affinity: usize,
     pods_with_required_anti_affinity: usize,
+    /// Claims, volumes and classes, for VolumeBinding.
+    volumes: Volumes,
 }
 
 impl Clone for Snapshot {
@@ -125,6 +129,7 @@ impl Clone for Snapshot {
             ),
             pods_with_affinity: self.pods_with_affinity,
             pods_with_required_anti_affinity: self.pods_with_required_anti_affinity,
+            volumes: self.volumes.clone(),
         }
     }
 }
@@ -490,6 +495,16 @@ impl Snapshot {
     /// Namespace labels by namespace name.
     pub fn namespace_labels(&self) -> &NamespaceLabels {
         &self.namespace_labels
+    }
+
+    /// Claims, volumes and classes (VolumeBinding's view).
+    pub fn volumes(&self) -> &Volumes {
+        &self.volumes
+    }
+
+    /// Claims, volumes and classes, to update from watches or reserve.
+    pub fn volumes_mut(&mut self) -> &mut Volumes {
+        &mut self.volumes
     }
 
     /// Records a Service's `spec.selector` (None: the service selects nothing).

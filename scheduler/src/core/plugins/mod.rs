@@ -15,3 +15,4 @@ pub mod node_unschedulable;
 pub mod normalize;
 pub mod pod_topology_spread;
 pub mod taint_toleration;
+pub mod volume_binding;
