@@ -87,7 +87,11 @@ impl Cluster {
             );
             return None;
         };
-        let bin_dir = std::fs::canonicalize(bin_dir).unwrap();
+        // Relative to the workspace root (cargo runs benches in the
+        // package's directory).
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let bin_dir = std::fs::canonicalize(root.join(&bin_dir))
+            .unwrap_or_else(|e| panic!("BOSUN_BIN_DIR {}: {e}", bin_dir.display()));
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         let kubeconfig = d.join("kubeconfig");
