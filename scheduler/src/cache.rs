@@ -13,6 +13,11 @@
 //! claims and the claims to provision are recorded in the snapshot's
 //! [`Volumes`](crate::core::Volumes) until the watches show the writes, or
 //! the reservation is undone.
+//!
+//! Pending pods nominated to a node (by this scheduler's preemption, or in
+//! their `status.nominatedNodeName`) are tracked by the snapshot's
+//! [`Nominator`](crate::core::Nominator): their nomination ends when they
+//! are assumed or bound, deleted, or the nomination is cleared or moves.
 
 use crate::core::plugins::volume_binding;
 use crate::core::{ControllerKind, Snapshot, VolumeReservation};
@@ -133,15 +138,17 @@ impl Cache {
             let _ = self.snapshot.add_pod(pod);
         } else {
             self.snapshot.remove_pod(&key);
+            self.snapshot.remove_nomination(&key);
             self.waiting.entry(node).or_default().insert(key, pod);
         }
         false
     }
 
-    /// Forgets a pod (deleted or finished); returns whether it held
-    /// resources on a known node.
+    /// Forgets a pod (deleted or finished), and its nomination; returns
+    /// whether it held resources on a known node.
     pub fn remove_pod(&mut self, key: &str) -> bool {
         self.assumed.remove(key);
+        self.snapshot.remove_nomination(key);
         for pods in self.waiting.values_mut() {
             pods.remove(key);
         }
@@ -171,7 +178,27 @@ impl Cache {
         for key in gone {
             self.remove_pod(&key);
         }
+        self.snapshot.retain_nominations(present);
         any
+    }
+
+    /// A preemption chose `node` for the pending `pod`: it is nominated
+    /// there now, before the status write is seen. Returns the pod's
+    /// priority when it was nominated to another node before.
+    pub fn nominate(&mut self, pod: Arc<Pod>, node: &str) -> Option<i32> {
+        self.snapshot.nominate(pod, node)
+    }
+
+    /// A watched object of a pending pod of this scheduler: takes in its
+    /// `status.nominatedNodeName` (upstream's nominator rules). Returns the
+    /// pod's priority when its nomination ended or moved.
+    pub fn observe_pending(&mut self, pod: Arc<Pod>) -> Option<i32> {
+        self.snapshot.observe_nomination(pod)
+    }
+
+    /// Drops a pod's nomination; returns the pod's priority when it had one.
+    pub fn drop_nomination(&mut self, key: &str) -> Option<i32> {
+        self.snapshot.remove_nomination(key)
     }
 
     /// Whether the cache already places this pod (bound or assumed).
@@ -382,6 +409,30 @@ mod tests {
         assert!(!cache.knows("uid-gone"));
         cache.upsert_node(node("n9"));
         assert!(!cache.knows("uid-waiting"));
+    }
+
+    #[test]
+    fn nominations_end_when_pods_are_placed_bound_deleted_or_relisted_away() {
+        let mut cache = Cache::new();
+        cache.upsert_node(node("n1"));
+        for name in ["assumed", "bound", "deleted", "relisted", "kept"] {
+            assert_eq!(cache.nominate(pod(name, None), "n1"), None);
+        }
+        let nominated = |c: &Cache| c.snapshot.nominator().len();
+        assert_eq!(nominated(&cache), 5);
+        assert!(cache.assume(pod("assumed", None), "n1"));
+        // Bound to a node not known yet: it waits aside, not nominated.
+        cache.bound_pod(pod("bound", Some("n9")));
+        assert!(!cache.remove_pod("uid-deleted"));
+        assert_eq!(nominated(&cache), 2);
+        let present: std::collections::HashSet<String> = ["uid-assumed", "uid-bound", "uid-kept"]
+            .map(String::from)
+            .into();
+        cache.retain_pods(&present);
+        assert_eq!(cache.snapshot.nominator().node_of("uid-kept"), Some("n1"));
+        assert_eq!(nominated(&cache), 1);
+        assert_eq!(cache.drop_nomination("uid-kept"), Some(0));
+        assert_eq!(cache.drop_nomination("uid-kept"), None);
     }
 
     #[test]

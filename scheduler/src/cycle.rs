@@ -1,6 +1,8 @@
 //! The scheduling loop: pop a pod, run the algorithm over the cache,
 //! assume the chosen node (reserving its volumes) and bind in the
 //! background; or report the pod unschedulable (trying preemption first).
+//! A preemptor is nominated to its node in the cache at once, so pods of
+//! lower priority scheduled before the victims leave do not take the room.
 //!
 //! A pod whose claims still need binding goes through VolumeBinding's
 //! PreBind ([`volume_binder`]) first: that wait can
@@ -8,10 +10,11 @@
 //! without a binding slot, and only the `pods/binding` request takes one.
 
 use crate::cache::{Cache, uid};
+use crate::core::pod_info::pod_priority;
 use crate::core::{self, FitError, VolumeReservation, XorShiftRng};
 use crate::metrics::{self, Metrics};
 use crate::queue::{QueuedPod, SchedulingQueue};
-use crate::report;
+use crate::report::{self, Nomination};
 use crate::volume_binder::{self, PreBindError};
 use bosun_runtime::EventRecorder;
 use k8s_openapi::api::core::v1::Pod;
@@ -50,7 +53,10 @@ enum Decision {
     /// Reserve failed; the pod is forgotten again.
     Failed(String),
     Unschedulable(Box<FitError>),
-    Preempt(core::Preemption, Box<FitError>),
+    /// The preemption, the scheduling error, and the highest priority of
+    /// the nominations it ended or moved (pods of lower or equal priority
+    /// may fit where they were).
+    Preempt(core::Preemption, Box<FitError>, Option<i32>),
 }
 
 impl Cycle {
@@ -66,7 +72,7 @@ impl Cycle {
         let mut start_index = 0usize;
         while let Some(queued) = self.queue.pop().await {
             let started = Instant::now();
-            let decision = self.decide(&queued.pod, &mut rng, &mut start_index);
+            let decision = self.decide(&queued, &mut rng, &mut start_index);
             match decision {
                 Decision::Skip => self.queue.done(&queued.key),
                 Decision::Assumed(node, None) => {
@@ -101,7 +107,7 @@ impl Cycle {
                     self.observe(metrics::UNSCHEDULABLE, started);
                     self.report_unschedulable(&queued.pod, fit.to_string(), None);
                 }
-                Decision::Preempt(preemption, fit) => {
+                Decision::Preempt(preemption, fit, unnominated) => {
                     self.queue.unschedulable(&queued);
                     self.observe(metrics::UNSCHEDULABLE, started);
                     self.metrics
@@ -109,12 +115,22 @@ impl Cycle {
                         .with_label_values(&["victims"])
                         .inc();
                     self.preempt(&queued.pod, preemption, fit.to_string());
+                    if let Some(priority) = unnominated {
+                        self.queue
+                            .move_matching("NominatedPodDelete", |p| pod_priority(p) <= priority);
+                    }
                 }
             }
         }
     }
 
-    fn decide(&self, pod: &Pod, rng: &mut XorShiftRng, start_index: &mut usize) -> Decision {
+    fn decide(
+        &self,
+        queued: &QueuedPod,
+        rng: &mut XorShiftRng,
+        start_index: &mut usize,
+    ) -> Decision {
+        let pod = &*queued.pod;
         let mut cache = self.cache();
         if cache.knows(&uid(pod)) {
             return Decision::Skip;
@@ -142,7 +158,10 @@ impl Cycle {
                 *start_index = fit.next_start_index;
                 let pdbs = cache.pdbs();
                 match core::preempt(pod, &cache.snapshot, &fit, &pdbs, &self.config, rng) {
-                    Ok(preemption) => Decision::Preempt(preemption, Box::new(fit)),
+                    Ok(preemption) => {
+                        let unnominated = self.nominate(&mut cache, queued, &preemption);
+                        Decision::Preempt(preemption, Box::new(fit), unnominated)
+                    }
                     Err(error) => {
                         fit.record_preemption_failure(&error);
                         Decision::Unschedulable(Box::new(fit))
@@ -150,6 +169,28 @@ impl Cycle {
                 }
             }
         }
+    }
+
+    /// Upstream's in-memory nomination after a preemption: the preemptor is
+    /// nominated to the node, and lower-priority pods nominated there lose
+    /// their nomination. Returns the highest priority of the nominations
+    /// ended or moved. A pod deleted or bound since it was popped has left
+    /// the queue and is not nominated (the cache lock, held here, orders
+    /// this check before the watch's removal of the pod from the cache).
+    fn nominate(
+        &self,
+        cache: &mut Cache,
+        queued: &QueuedPod,
+        preemption: &core::Preemption,
+    ) -> Option<i32> {
+        let mut unnominated = None;
+        if self.queue.contains(&queued.key) {
+            unnominated = cache.nominate(queued.pod.clone(), &preemption.node_name);
+        }
+        for p in &preemption.nominations_to_clear {
+            unnominated = unnominated.max(cache.drop_nomination(&uid(p)));
+        }
+        unnominated
     }
 
     fn observe(&self, result: &str, started: Instant) {
@@ -263,6 +304,8 @@ impl Cycle {
         }
     }
 
+    /// `FailedScheduling` and `PodScheduled=False`; `nominated` is the node a
+    /// preemption chose (an earlier nomination is kept otherwise).
     fn report_unschedulable(&self, pod: &Pod, message: String, nominated: Option<String>) {
         report::failed_event(&self.recorder, pod, &message);
         let api = self.pods(pod);
@@ -273,7 +316,9 @@ impl Cycle {
                 &pod,
                 report::REASON_UNSCHEDULABLE,
                 &message,
-                nominated.as_deref(),
+                nominated
+                    .as_deref()
+                    .map_or(Nomination::Keep, Nomination::Set),
             )
             .await
             {
@@ -282,6 +327,9 @@ impl Cycle {
         });
     }
 
+    /// `FailedScheduling` and `PodScheduled=False` after the pod was assumed
+    /// (Reserve, PreBind or the binding failed): as upstream, its nominated
+    /// node is cleared too.
     fn report_error(&self, pod: &Pod, message: String) {
         report::failed_event(&self.recorder, pod, &message);
         let api = self.pods(pod);
@@ -292,15 +340,25 @@ impl Cycle {
                 &pod,
                 report::REASON_SCHEDULER_ERROR,
                 &message,
-                None,
+                Nomination::Clear,
             )
             .await;
         });
     }
 
-    /// Evicts the victims and nominates the node (upstream deletes victims
-    /// directly, with their own grace period).
+    /// Evicts the victims, clears the nomination of lower-priority pods
+    /// nominated to the node, and nominates the node (upstream deletes
+    /// victims directly, with their own grace period).
     fn preempt(&self, pod: &Pod, preemption: core::Preemption, message: String) {
+        for nominated in &preemption.nominations_to_clear {
+            let api = self.pods(nominated);
+            let nominated = nominated.clone();
+            tokio::spawn(async move {
+                if let Err(error) = report::clear_nomination(&api, &nominated).await {
+                    tracing::debug!(%error, pod = ?nominated.metadata.name, "clearing nominatedNodeName failed");
+                }
+            });
+        }
         for victim in &preemption.victims {
             report::preempted_event(&self.recorder, victim, pod, &preemption.node_name);
             let api = self.pods(victim);

@@ -13,7 +13,8 @@
 //! either fails. Pods that fit nowhere get
 //! `PodScheduled=False` with upstream's message, a `FailedScheduling`
 //! event, and wait for a cluster event; higher-priority pods may preempt
-//! lower-priority ones. With `--leader-elect`, only the holder of the Lease
+//! lower-priority ones, and wait nominated to the node while the victims
+//! leave (pods of lower or equal priority leave them the room). With `--leader-elect`, only the holder of the Lease
 //! `kube-system/kube-scheduler` schedules.
 
 pub mod cache;

@@ -1,6 +1,7 @@
 //! What the scheduler tells the API besides bindings: the `PodScheduled`
 //! condition of pods that fit nowhere (with upstream's message), the
-//! nominated node of preemptors, and Events (`Scheduled`,
+//! nominated node of preemptors (set, or cleared when it no longer holds),
+//! and Events (`Scheduled`,
 //! `FailedScheduling`, `Preempted`).
 
 use bosun_runtime::{EventRecorder, EventType, object_ref};
@@ -80,6 +81,32 @@ pub fn with_condition(pod: &Pod, condition: PodCondition) -> Option<Vec<PodCondi
     Some(conditions)
 }
 
+/// What a failed attempt does to the pod's `status.nominatedNodeName`
+/// (upstream's `NominatingInfo`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Nomination<'a> {
+    /// Leave it as it is (the pod fits nowhere; an earlier nomination stands).
+    Keep,
+    /// Nominate this node (the pod preempted victims there).
+    Set(&'a str),
+    /// Clear it (the pod was assumed on a node, then Reserve, PreBind or
+    /// the binding failed).
+    Clear,
+}
+
+impl Nomination<'_> {
+    /// The new `status.nominatedNodeName` value, when it differs from
+    /// `current`: a node name, or `null` to clear it.
+    fn patch_value(self, current: Option<&str>) -> Option<serde_json::Value> {
+        let current = current.filter(|n| !n.is_empty());
+        match self {
+            Nomination::Set(node) if current != Some(node) => Some(json!(node)),
+            Nomination::Clear if current.is_some() => Some(serde_json::Value::Null),
+            _ => None,
+        }
+    }
+}
+
 /// Writes `PodScheduled=False` (and the nominated node) to `pod`'s status
 /// when they changed.
 pub async fn mark_unschedulable(
@@ -87,32 +114,47 @@ pub async fn mark_unschedulable(
     pod: &Pod,
     reason: &str,
     message: &str,
-    nominated_node: Option<&str>,
+    nomination: Nomination<'_>,
 ) -> Result<(), kube::Error> {
     let conditions = with_condition(
         pod,
         unschedulable_condition(reason, message, Timestamp::now()),
     );
-    let current_nominated = pod
-        .status
-        .as_ref()
-        .and_then(|s| s.nominated_node_name.as_deref());
-    let nominated_changed = nominated_node.is_some() && nominated_node != current_nominated;
-    if conditions.is_none() && !nominated_changed {
+    let nominated = nomination.patch_value(
+        pod.status
+            .as_ref()
+            .and_then(|s| s.nominated_node_name.as_deref()),
+    );
+    if conditions.is_none() && nominated.is_none() {
         return Ok(());
     }
     let mut status = serde_json::Map::new();
     if let Some(conditions) = conditions {
         status.insert("conditions".into(), json!(conditions));
     }
-    if nominated_changed {
-        status.insert("nominatedNodeName".into(), json!(nominated_node));
+    if let Some(nominated) = nominated {
+        status.insert("nominatedNodeName".into(), nominated);
     }
     let name = pod.metadata.name.as_deref().unwrap_or_default();
     api.patch_status(
         name,
         &PatchParams::default(),
         &Patch::Merge(&json!({"status": status})),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Clears `pod`'s `status.nominatedNodeName` (upstream's
+/// `ClearNominatedNodeName`, for lower-priority pods nominated to the node
+/// a preemptor takes). Written even when the object at hand shows no
+/// nomination: the scheduler's own may not be visible on it yet.
+pub async fn clear_nomination(api: &Api<Pod>, pod: &Pod) -> Result<(), kube::Error> {
+    let name = pod.metadata.name.as_deref().unwrap_or_default();
+    api.patch_status(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"status": {"nominatedNodeName": null}})),
     )
     .await
     .map(|_| ())
@@ -161,6 +203,23 @@ pub fn preempted_event(recorder: &EventRecorder, victim: &Pod, preemptor: &Pod, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_nominated_node_is_written_only_when_it_changes() {
+        assert_eq!(Nomination::Keep.patch_value(Some("n1")), None);
+        assert_eq!(Nomination::Set("n1").patch_value(Some("n1")), None);
+        assert_eq!(
+            Nomination::Set("n2").patch_value(Some("n1")),
+            Some(json!("n2"))
+        );
+        assert_eq!(Nomination::Set("n1").patch_value(None), Some(json!("n1")));
+        assert_eq!(
+            Nomination::Clear.patch_value(Some("n1")),
+            Some(serde_json::Value::Null)
+        );
+        assert_eq!(Nomination::Clear.patch_value(Some("")), None);
+        assert_eq!(Nomination::Clear.patch_value(None), None);
+    }
 
     fn pod(conditions: serde_json::Value) -> Pod {
         serde_json::from_value(json!({

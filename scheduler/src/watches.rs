@@ -1,11 +1,12 @@
 //! The watches that feed the cache and the queue. Handlers only update the
 //! cache, enqueue or forget pods, and move unschedulable pods back on the
 //! cluster events that may make them fit (a node added or changed, a
-//! bound pod deleted or finished, a claim, volume or storage class added
-//! or changed).
+//! bound pod deleted or finished, a nominated pod deleted or its nomination
+//! cleared or moved, a claim, volume or storage class added or changed).
 
 use crate::cache::{Cache, is_terminal, uid};
 use crate::core::ControllerKind;
+use crate::core::pod_info::pod_priority;
 use crate::queue::{SchedulingQueue, pod_key};
 use futures::{Stream, StreamExt};
 use k8s_openapi::api::apps::v1::{ReplicaSet, StatefulSet};
@@ -306,6 +307,9 @@ fn on_nodes(sinks: &Sinks, batch: Vec<Change<Node>>) {
 
 fn on_pods(sinks: &Sinks, batch: Vec<Change<Pod>>) {
     let mut freed = false;
+    // The highest priority of the nominations that ended or moved: pods of
+    // lower or equal priority saw those pods on their nominated node.
+    let mut unnominated: Option<i32> = None;
     for change in batch {
         match change {
             Change::Upsert(pod) => {
@@ -319,6 +323,7 @@ fn on_pods(sinks: &Sinks, batch: Vec<Change<Pod>>) {
                     freed |= sinks.cache().bound_pod(pod);
                 } else if pod.metadata.deletion_timestamp.is_some() || is_terminal(&pod) {
                     sinks.queue.delete(&pod_key(&pod));
+                    unnominated = unnominated.max(sinks.cache().drop_nomination(&uid(&pod)));
                 } else if pod
                     .spec
                     .as_ref()
@@ -326,16 +331,23 @@ fn on_pods(sinks: &Sinks, batch: Vec<Change<Pod>>) {
                     .unwrap_or("default-scheduler")
                     == sinks.scheduler_name
                 {
-                    // A stale event of a pod this scheduler already placed.
-                    if sinks.cache().knows(&uid(&pod)) {
-                        continue;
+                    {
+                        let mut cache = sinks.cache();
+                        // A stale event of a pod this scheduler already placed.
+                        if cache.knows(&uid(&pod)) {
+                            continue;
+                        }
+                        unnominated = unnominated.max(cache.observe_pending(pod.clone()));
                     }
                     sinks.queue.add_or_update(pod);
                 }
             }
             Change::Delete(pod) => {
                 sinks.queue.delete(&pod_key(&pod));
-                freed |= sinks.cache().remove_pod(&uid(&pod));
+                let mut cache = sinks.cache();
+                let key = uid(&pod);
+                unnominated = unnominated.max(cache.drop_nomination(&key));
+                freed |= cache.remove_pod(&key);
             }
             // Pods deleted while the watch was down get no Delete event.
             Change::Resynced(all) => {
@@ -346,5 +358,11 @@ fn on_pods(sinks: &Sinks, batch: Vec<Change<Pod>>) {
     }
     if freed {
         sinks.queue.move_all("AssignedPodDelete");
+    } else if let Some(priority) = unnominated {
+        // As upstream: only pods that had to leave room for the nominated
+        // pod may fit now.
+        sinks
+            .queue
+            .move_matching("NominatedPodDelete", |p| pod_priority(p) <= priority);
     }
 }

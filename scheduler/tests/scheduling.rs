@@ -285,16 +285,7 @@ async fn a_high_priority_pod_preempts_a_low_priority_one() {
     };
     // Pods get their priority from a PriorityClass (the apiserver's
     // Priority admission refuses a bare spec.priority).
-    let classes: Api<PriorityClass> = Api::all(c.client.clone());
-    for (name, value) in [("low", 10), ("high", 1000)] {
-        let class: PriorityClass =
-            serde_json::from_value(json!({"metadata": {"name": name}, "value": value}))
-                .expect("class");
-        classes
-            .create(&PostParams::default(), &class)
-            .await
-            .expect("create class");
-    }
+    create_priority_classes(&c, &[("low", 10), ("high", 1000)]).await;
     c.create_pod(pod("low", "1500m", json!({"priorityClassName": "low"})))
         .await;
     c.wait_pod("low", "Running", running).await;
@@ -321,6 +312,79 @@ async fn a_high_priority_pod_preempts_a_low_priority_one() {
         "name",
     ]);
     assert!(!out.trim().is_empty(), "a Preempted event is recorded");
+}
+
+async fn create_priority_classes(c: &Cluster, classes: &[(&str, i32)]) {
+    let api: Api<PriorityClass> = Api::all(c.client.clone());
+    for (name, value) in classes {
+        let class: PriorityClass =
+            serde_json::from_value(json!({"metadata": {"name": name}, "value": value}))
+                .expect("class");
+        api.create(&PostParams::default(), &class)
+            .await
+            .expect("create class");
+    }
+}
+
+fn pod_scheduled_false(pod: &Pod) -> bool {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|c| {
+            c.iter()
+                .any(|c| c.type_ == "PodScheduled" && c.status == "False")
+        })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lower_priority_pod_does_not_take_the_room_a_preemptor_freed() {
+    let Some(c) = Cluster::start(1, "3").await else {
+        return;
+    };
+    create_priority_classes(&c, &[("low", 10), ("high", 1000)]).await;
+    // The victim takes 3 s to terminate; its 2 cpus count until it is gone.
+    c.create_pod(pod(
+        "victim",
+        "2",
+        json!({"priorityClassName": "low", "terminationGracePeriodSeconds": 3}),
+    ))
+    .await;
+    c.wait_pod("victim", "Running", running).await;
+    c.create_pod(pod(
+        "preemptor",
+        "2500m",
+        json!({"priorityClassName": "high"}),
+    ))
+    .await;
+    let p = c
+        .wait_pod("preemptor", "nominated", |p| {
+            p.status
+                .as_ref()
+                .and_then(|s| s.nominated_node_name.as_deref())
+                .is_some()
+        })
+        .await;
+    assert_eq!(
+        p.status.and_then(|s| s.nominated_node_name).as_deref(),
+        Some("node-0")
+    );
+    // 1 cpu is free right now, but the preemptor is expected on the node:
+    // a lower-priority pod must not take it.
+    c.create_pod(pod("late", "1", json!({"priorityClassName": "low"})))
+        .await;
+    let late = c
+        .wait_pod("late", "unschedulable", pod_scheduled_false)
+        .await;
+    assert_eq!(node_of(&late), None);
+    let p = c
+        .wait_pod("preemptor", "bound after the victim left", |p| {
+            node_of(p).is_some()
+        })
+        .await;
+    assert_eq!(node_of(&p).as_deref(), Some("node-0"));
+    // Only 500m is left: the late pod stays pending.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(node_of(&c.pod("late").await), None);
 }
 
 /// A plain HTTP/1.1 GET; returns the whole response.

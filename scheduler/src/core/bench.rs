@@ -24,12 +24,21 @@ enum Mode {
     ZoneDoNotSchedule,
     /// As above plus `ScheduleAnyway` on the hostname.
     ZoneAndHostname,
+    /// Plain, with 100 higher-priority pods nominated to nodes (every
+    /// scheduled pod must leave room for them).
+    Nominated,
 }
 
 #[test]
 #[ignore = "benchmark; run in release mode with --ignored --nocapture"]
 fn bench_schedule_10k_pods_on_5k_nodes() {
     run(Mode::Plain);
+}
+
+#[test]
+#[ignore = "benchmark; run in release mode with --ignored --nocapture"]
+fn bench_schedule_10k_pods_on_5k_nodes_with_100_nominated_pods() {
+    run(Mode::Nominated);
 }
 
 #[test]
@@ -58,7 +67,7 @@ fn spread_constraints(mode: Mode) -> Value {
     match mode {
         Mode::ZoneDoNotSchedule => json!([zone]),
         Mode::ZoneAndHostname => json!([zone, host]),
-        Mode::Plain | Mode::Services => json!([]),
+        Mode::Plain | Mode::Services | Mode::Nominated => json!([]),
     }
 }
 
@@ -84,12 +93,23 @@ fn run(mode: Mode) {
         ))
         .expect("node");
     }
+    if mode == Mode::Nominated {
+        for i in 0..100 {
+            let preemptor = pod(
+                json!({"metadata": {"name": format!("vip{i}"), "uid": format!("vip{i}"),
+                "namespace": "default", "labels": {"app": "vip"}},
+                "spec": {"priority": 1000, "containers": [{"name": "c", "resources": {"requests": {
+                    "cpu": "16", "memory": "64Gi"}}}]}}),
+            );
+            s.nominate(Arc::new(preemptor), &format!("node-{}", i * 50));
+        }
+    }
     let constraints = spread_constraints(mode);
     let pods: Vec<_> = (0..10_000)
         .map(|i| {
             let app = match mode {
                 Mode::ZoneDoNotSchedule | Mode::ZoneAndHostname => "spread".to_owned(),
-                Mode::Plain | Mode::Services => format!("app{}", i % 50),
+                Mode::Plain | Mode::Services | Mode::Nominated => format!("app{}", i % 50),
             };
             Arc::new(pod(json!({"metadata": {"name": format!("p{i}"), "uid": format!("p{i}"),
                 "namespace": "default", "labels": {"app": app}},

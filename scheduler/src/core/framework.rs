@@ -1,15 +1,18 @@
 //! The plugin pipeline: filter statuses, the per-pod cycle state computed once
-//! (upstream's PreFilter/PreScore), the filter chain in upstream's order, the
-//! weighted scoring, and the `FitError` diagnosis with upstream's message.
+//! (upstream's PreFilter/PreScore), the filter chain in upstream's order (with
+//! the nominated pods a node is expecting), the weighted scoring, and the
+//! `FitError` diagnosis with upstream's message.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Pod, Toleration};
 
 use super::config::Config;
 use super::node_info::NodeInfo;
+use super::nominator::CountedNominations;
 use super::plugins::balanced_allocation::BalancedScorer;
 use super::plugins::node_affinity::{self, NodeAffinityState};
 use super::plugins::node_resources_fit::{self, FitScorer, IgnoredResources};
@@ -186,6 +189,9 @@ pub(crate) struct CycleState<'a> {
     pub(crate) volumes: Option<VolumeBindingState>,
     pub(crate) snapshot: &'a Snapshot,
     pub(crate) config: &'a Config,
+    /// The nominated pods this pod must leave room for; `None` when there
+    /// are none, so that filtering does no extra work per node.
+    pub(crate) nominated: Option<CountedNominations<'a>>,
 }
 
 impl<'a> CycleState<'a> {
@@ -226,6 +232,7 @@ impl<'a> CycleState<'a> {
         };
         let spread = pts::FilterState::new(pod, hard, inclusion, snapshot);
         let affinity = ipa::FilterState::new(pod, &facts, snapshot);
+        let nominated = CountedNominations::new(snapshot, &facts);
         Ok((
             CycleState {
                 pod,
@@ -237,6 +244,7 @@ impl<'a> CycleState<'a> {
                 volumes,
                 snapshot,
                 config,
+                nominated,
             },
             DynamicState { spread, affinity },
         ))
@@ -276,6 +284,34 @@ impl<'a> CycleState<'a> {
                     )
                 })
             })
+    }
+
+    /// Upstream's `RunFilterPluginsWithNominatedPods`. On a node expecting
+    /// nominated pods this pod must leave room for, the filters run first
+    /// with those pods added to the node (resources, ports, pod count) and
+    /// to the spreading and affinity counts; if the pod fits, they run again
+    /// without them, since a nominated pod that satisfies this pod's
+    /// affinity may never arrive. Elsewhere this is [`filter`](Self::filter).
+    pub(crate) fn filter_with_nominated(
+        &self,
+        dynamic: &DynamicState,
+        node: &NodeInfo,
+    ) -> Option<Status> {
+        let Some(nominated) = &self.nominated else {
+            return self.filter(dynamic, node);
+        };
+        let mut pods = nominated.on(self.snapshot, node).peekable();
+        if pods.peek().is_none() {
+            return self.filter(dynamic, node);
+        }
+        let mut with_nominated = node.clone();
+        let mut state = dynamic.clone();
+        for p in pods {
+            with_nominated.add_pod_info(Arc::clone(p));
+            self.update_dynamic(&mut state, p, &with_nominated, 1);
+        }
+        self.filter(&state, &with_nominated)
+            .or_else(|| self.filter(dynamic, node))
     }
 
     /// Preemption support: updates the dynamic state for `other` being added

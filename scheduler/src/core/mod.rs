@@ -9,6 +9,8 @@
 //!   failure reasons.
 //! * [`schedule`](schedule::schedule): one scheduling cycle for one pod.
 //! * [`preemption`]: DefaultPreemption victim selection.
+//! * [`nominator`]: pods nominated to nodes by preemption, which filtering
+//!   counts on their node for pods of lower or equal priority.
 //! * [`framework`]: statuses, the plugin pipeline, and [`FitError`].
 //! * [`volumes`]: claims, volumes and classes with the scheduler's
 //!   reservations, for VolumeBinding.
@@ -17,6 +19,7 @@ pub mod config;
 pub mod framework;
 pub mod index;
 pub mod node_info;
+pub mod nominator;
 pub mod plugins;
 pub mod pod_info;
 pub mod preemption;
@@ -31,11 +34,14 @@ mod bench;
 #[cfg(test)]
 mod equivalence_tests;
 #[cfg(test)]
+mod nominated_tests;
+#[cfg(test)]
 mod test_util;
 
 pub use config::{Config, DefaultSpreading, PluginWeights, ResourceWeight, ScoringStrategy};
 pub use framework::{Code, Diagnosis, FitError, Status};
 pub use node_info::NodeInfo;
+pub use nominator::Nominator;
 pub use plugins::volume_binding::VolumeReservation;
 pub use pod_info::{PodFacts, PodInfo};
 pub use preemption::{Preemption, PreemptionError, preempt};

@@ -1,6 +1,8 @@
 //! DefaultPreemption: for a pod that fits nowhere, find a node where evicting
 //! lower-priority pods makes it fit, with the fewest and least important
-//! victims, respecting PodDisruptionBudgets as far as possible.
+//! victims, respecting PodDisruptionBudgets as far as possible. Pods
+//! nominated to a candidate node with equal or higher priority are counted
+//! there; those of lower priority lose their nomination to the preemptor.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
@@ -39,6 +41,10 @@ pub struct Preemption {
     pub victims: Vec<Arc<Pod>>,
     /// How many victims violate a PodDisruptionBudget.
     pub num_pdb_violations: usize,
+    /// Pods of lower priority nominated to the node: they may no longer fit
+    /// there, so their nomination is cleared (upstream's
+    /// `getLowerPriorityNominatedPods`).
+    pub nominations_to_clear: Vec<Arc<Pod>>,
 }
 
 /// Why preemption cannot help.
@@ -159,7 +165,7 @@ fn select_victims(
         ni.remove_pod(&p.facts.key);
         cs.update_dynamic(&mut state, p, &ni, -1);
     }
-    if let Some(st) = cs.filter(&state, &ni) {
+    if let Some(st) = cs.filter_with_nominated(&state, &ni) {
         return Err(st);
     }
     potential.sort_by(|a, b| more_important(&a.facts, &b.facts));
@@ -170,7 +176,7 @@ fn select_victims(
     let mut reprieve = |p: Arc<PodInfo>, ni: &mut NodeInfo, state: &mut DynamicState| -> bool {
         ni.add_pod_info(Arc::clone(&p));
         cs.update_dynamic(state, &p, ni, 1);
-        if cs.filter(state, ni).is_none() {
+        if cs.filter_with_nominated(state, ni).is_none() {
             return true;
         }
         ni.remove_pod(&p.facts.key);
@@ -216,12 +222,7 @@ fn eligibility(
     {
         return Err(PreemptionError::NotEligible(MSG_POLICY_NEVER.to_owned()));
     }
-    let Some(nominated) = pod
-        .status
-        .as_ref()
-        .and_then(|s| s.nominated_node_name.as_deref())
-        .filter(|n| !n.is_empty())
-    else {
+    let Some(nominated) = snapshot.nominated_node(pod) else {
         return Ok(());
     };
     if fit_error
@@ -401,10 +402,19 @@ pub fn preempt(
         return Err(no_candidates(statuses));
     }
     let best = fine.swap_remove(pick_one(&fine));
+    let node_name = snapshot.nodes()[best.node].name();
+    let nominations_to_clear = snapshot
+        .nominator()
+        .pods_on(node_name)
+        .iter()
+        .filter(|p| p.facts.priority < cs.facts.priority && p.facts.key != cs.facts.key)
+        .map(|p| Arc::clone(&p.pod))
+        .collect();
     Ok(Preemption {
-        node_name: snapshot.nodes()[best.node].name().to_owned(),
+        node_name: node_name.to_owned(),
         victims: best.victims.iter().map(|v| Arc::clone(&v.pod)).collect(),
         num_pdb_violations: best.num_pdb_violations,
+        nominations_to_clear,
     })
 }
 

@@ -1,6 +1,8 @@
 //! The per-pod scheduling algorithm (upstream's `schedulePod`): pre-filter
 //! once, filter nodes from a rotating start index until enough feasible ones
-//! are found, score them, and pick the best with a random tie-break.
+//! are found, score them, and pick the best with a random tie-break. Nodes
+//! expecting nominated pods of equal or higher priority are filtered with
+//! those pods counted.
 
 use std::borrow::Cow;
 
@@ -64,13 +66,11 @@ pub fn schedule(
     };
 
     // A node nominated by an earlier preemption is tried first.
-    let nominated = pod
-        .status
-        .as_ref()
-        .and_then(|s| s.nominated_node_name.as_deref())
+    let nominated = snapshot
+        .nominated_node(pod)
         .and_then(|n| snapshot.node_info(n));
     if let Some(node) = nominated
-        && cs.filter(&dynamic, node).is_none()
+        && cs.filter_with_nominated(&dynamic, node).is_none()
     {
         return Ok(ScheduleResult {
             node_name: node.name().to_owned(),
@@ -104,7 +104,7 @@ pub fn schedule(
     if to_find > 0 {
         for i in 0..len {
             let node = &snapshot.nodes()[candidates[(start_index + i) % len]];
-            match cs.filter(&dynamic, node) {
+            match cs.filter_with_nominated(&dynamic, node) {
                 None => {
                     feasible.push(node);
                     if feasible.len() >= to_find {

@@ -13,6 +13,10 @@
 //! counts, and per node-label-key columns of node values, so that
 //! PodTopologySpread and InterPodAffinity count matching pods per group
 //! rather than per pod.
+//!
+//! It also holds the [`Nominator`]: pods nominated to nodes by preemption,
+//! which filtering counts on their node for pods of lower or equal
+//! priority. A pod placed on a node is never nominated.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
@@ -22,6 +26,7 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 
 use super::index::{KeyColumn, PodGroup, PodGroups};
 use super::node_info::NodeInfo;
+use super::nominator::{Nominator, status_nominated_node};
 use super::pod_info::{
     NamespaceLabels, PodFacts, PodInfo, node_labels, pod_key, pod_labels, pod_namespace,
 };
@@ -107,6 +112,8 @@ pub struct Snapshot {
     pods_with_required_anti_affinity: usize,
     /// Claims, volumes and classes, for VolumeBinding.
     volumes: Volumes,
+    /// Pods nominated to nodes (never placed ones).
+    nominator: Nominator,
 }
 
 impl Clone for Snapshot {
@@ -130,6 +137,7 @@ impl Clone for Snapshot {
             pods_with_affinity: self.pods_with_affinity,
             pods_with_required_anti_affinity: self.pods_with_required_anti_affinity,
             volumes: self.volumes.clone(),
+            nominator: self.nominator.clone(),
         }
     }
 }
@@ -287,6 +295,11 @@ impl Snapshot {
             .get(node_name)
             .ok_or_else(|| SnapshotError::UnknownNode(node_name.to_owned()))?;
         self.remove_pod(&info.facts.key);
+        if !self.nominator.is_empty() {
+            // A placed pod waits for no node (upstream drops the nomination
+            // of an assumed pod, and a bound pod leaves the queue).
+            self.nominator.remove(&info.facts.key);
+        }
         let group = self.groups.add(
             pod_namespace(&info.pod),
             pod_labels(&info.pod),
@@ -425,6 +438,61 @@ impl Snapshot {
     /// The node a pod is placed on.
     pub fn pod_node(&self, key: &str) -> Option<&str> {
         self.pod_node.get(key).map(|p| p.node.as_str())
+    }
+
+    /// The pods nominated to nodes.
+    pub fn nominator(&self) -> &Nominator {
+        &self.nominator
+    }
+
+    /// The node `pod` is nominated to: its nomination here (which may be
+    /// ahead of the object), else its `status.nominatedNodeName`.
+    pub fn nominated_node<'a>(&'a self, pod: &'a Pod) -> Option<&'a str> {
+        let in_memory = if self.nominator.is_empty() {
+            None
+        } else {
+            self.nominator.node_of(&pod_key(pod))
+        };
+        in_memory.or_else(|| status_nominated_node(pod))
+    }
+
+    /// Nominates the unplaced `pod` to `node` (a preemption chose it).
+    /// Returns the pod's priority when it was nominated to another node
+    /// before; does nothing for a placed pod.
+    pub fn nominate(&mut self, pod: Arc<Pod>, node: &str) -> Option<i32> {
+        if self.pod_node.contains_key(&pod_key(&pod)) {
+            return None;
+        }
+        let in_status = status_nominated_node(&pod).is_some();
+        self.nominator
+            .nominate(Arc::new(PodInfo::new(pod)), node, in_status)
+    }
+
+    /// Takes in a watched object of an unplaced pod
+    /// ([`Nominator::observe`]); returns the pod's priority when its
+    /// nomination ended or moved. Placed pods are ignored.
+    pub fn observe_nomination(&mut self, pod: Arc<Pod>) -> Option<i32> {
+        if status_nominated_node(&pod).is_none() && self.nominator.is_empty() {
+            return None;
+        }
+        if self.pod_node.contains_key(&pod_key(&pod)) {
+            return None;
+        }
+        self.nominator.observe(pod)
+    }
+
+    /// Drops the nomination of the pod with key `key`; returns the pod's
+    /// priority when it had one.
+    pub fn remove_nomination(&mut self, key: &str) -> Option<i32> {
+        if self.nominator.is_empty() {
+            return None;
+        }
+        self.nominator.remove(key).map(|(_, priority)| priority)
+    }
+
+    /// Drops the nominations of pods whose key is not in `present`.
+    pub fn retain_nominations(&mut self, present: &std::collections::HashSet<String>) {
+        self.nominator.retain(present);
     }
 
     /// Nodes in storage order.
