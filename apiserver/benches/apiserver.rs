@@ -10,7 +10,13 @@
 //!   ratio to the update.
 //!
 //! Run: `cargo bench -p bosun-apiserver --bench apiserver` (`-- --quick` for a
-//! smoke run). Needs `etcd` on PATH.
+//! smoke run). Needs `etcd` on PATH (unless only the embedded store runs).
+//!
+//! Knobs (environment), to run only part of it:
+//! - `BOSUN_BENCH_BACKENDS`: comma-separated `embedded`, `etcd` (default both);
+//! - `BOSUN_BENCH_PARTS`: comma-separated `create` (raw storage and pod
+//!   creates, and the LISTs), `watch`, `patch`, `rss` (default all). `rss`
+//!   alone creates all 100,000 pods itself.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use bosun_apiserver::tls::Pki;
@@ -593,25 +599,53 @@ async fn main() {
         if quick { "quick" } else { "full" }
     );
     println!();
-    let etcd = EtcdProcess::start().await.unwrap();
+    let knob = |name: &str, all: &str| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| all.to_owned())
+            .split(',')
+            .map(|p| p.trim().to_owned())
+            .collect::<Vec<String>>()
+    };
+    let backends = knob("BOSUN_BENCH_BACKENDS", "embedded,etcd");
+    let parts = knob("BOSUN_BENCH_PARTS", "create,watch,patch,rss");
+    let part = |name: &str| parts.iter().any(|p| p == name);
+    let etcd = if backends.iter().any(|b| b == "etcd") {
+        Some(EtcdProcess::start().await.unwrap())
+    } else {
+        None
+    };
     let mut rows = Vec::new();
     let mut patch_rows = Vec::new();
     for backend in ["embedded", "etcd"] {
+        if !backends.iter().any(|b| b == backend) {
+            continue;
+        }
+        let etcd_endpoint = etcd
+            .as_ref()
+            .map(|e| e.endpoint.clone())
+            .unwrap_or_default();
         let dir = unique_temp_dir(&format!("apiserver-bench-{backend}"));
         std::fs::create_dir_all(&dir).unwrap();
         // The storage layer's own figure, on the same disk / the same etcd.
-        let raw: Arc<dyn Storage> = if backend == "embedded" {
-            Arc::new(EmbeddedStore::open(dir.join("raw")).unwrap())
+        let raw_rate = if part("create") {
+            let raw: Arc<dyn Storage> = if backend == "embedded" {
+                Arc::new(EmbeddedStore::open(dir.join("raw")).unwrap())
+            } else {
+                Arc::new(
+                    EtcdStore::connect(EtcdConfig::new([etcd_endpoint.clone()]))
+                        .await
+                        .unwrap(),
+                )
+            };
+            let rate = raw_storage_rate(raw.clone(), backend, creates).await;
+            drop(raw);
+            rate
         } else {
-            Arc::new(
-                EtcdStore::connect(EtcdConfig::new([etcd.endpoint.clone()]))
-                    .await
-                    .unwrap(),
-            )
+            f64::NAN
         };
-        let raw_rate = raw_storage_rate(raw.clone(), backend, creates).await;
-        drop(raw);
-        let server = Server::start(&dir, (backend == "etcd").then_some(etcd.endpoint.as_str()));
+        let server = Server::start(&dir, (backend == "etcd").then_some(etcd_endpoint.as_str()));
         let client = Client::new(&server.pki, &server.addr, true);
         // 64 clients, one connection each; watchers share 10 connections.
         let clients: Vec<Client> = (0..64)
@@ -621,34 +655,46 @@ async fn main() {
             .map(|_| Client::new(&server.pki, &server.addr, true))
             .collect();
         create_namespace(&client, "bench").await;
-        let rate = create_pods(&clients, "bench", "p", creates.max(list_pods)).await;
-        let list_consistent = list_time(&client, "bench", "", creates.max(list_pods), 5).await;
-        let list_any = list_time(
-            &client,
-            "bench",
-            "?resourceVersion=0",
-            creates.max(list_pods),
-            5,
-        )
-        .await;
-        let (deliveries, p50, p99, max) = watch_latency(
-            &client,
-            &watch_clients,
-            watchers,
-            1000,
-            if quick { 2 } else { 5 },
-        )
-        .await;
-        // Deployment writes at 16 clients, one Deployment each.
-        let writers = &clients[..16];
-        let put = deployment_writes(writers, WriteKind::Update, deployment_writes_count).await;
-        let smp = deployment_writes(writers, WriteKind::Strategic, deployment_writes_count).await;
-        let ssa = deployment_writes(writers, WriteKind::Apply, deployment_writes_count).await;
-        patch_rows.push(format!(
-            "| {backend} | {put:.0}/s | {smp:.0}/s | {:.2} | {ssa:.0}/s | {:.2} |",
-            smp / put,
-            ssa / put
-        ));
+        let (rate, list_consistent, list_any, created) = if part("create") {
+            let rate = create_pods(&clients, "bench", "p", creates.max(list_pods)).await;
+            let list_consistent = list_time(&client, "bench", "", creates.max(list_pods), 5).await;
+            let list_any = list_time(
+                &client,
+                "bench",
+                "?resourceVersion=0",
+                creates.max(list_pods),
+                5,
+            )
+            .await;
+            (rate, list_consistent, list_any, creates.max(list_pods))
+        } else {
+            (f64::NAN, Duration::ZERO, Duration::ZERO, 0)
+        };
+        let (deliveries, p50, p99, max) = if part("watch") {
+            watch_latency(
+                &client,
+                &watch_clients,
+                watchers,
+                1000,
+                if quick { 2 } else { 5 },
+            )
+            .await
+        } else {
+            (0, Duration::ZERO, Duration::ZERO, Duration::ZERO)
+        };
+        if part("patch") {
+            // Deployment writes at 16 clients, one Deployment each.
+            let writers = &clients[..16];
+            let put = deployment_writes(writers, WriteKind::Update, deployment_writes_count).await;
+            let smp =
+                deployment_writes(writers, WriteKind::Strategic, deployment_writes_count).await;
+            let ssa = deployment_writes(writers, WriteKind::Apply, deployment_writes_count).await;
+            patch_rows.push(format!(
+                "| {backend} | {put:.0}/s | {smp:.0}/s | {:.2} | {ssa:.0}/s | {:.2} |",
+                smp / put,
+                ssa / put
+            ));
+        }
         rows.push(format!(
             "| {backend} | {raw_rate:.0}/s | {rate:.0}/s | {:.2} | {} | {} | {watchers} | {deliveries} | {} | {} | {} |",
             rate / raw_rate,
@@ -658,9 +704,9 @@ async fn main() {
             ms(p99),
             ms(max)
         ));
-        if backend == "embedded" {
+        if backend == "embedded" && part("rss") {
             let before = server.rss_bytes();
-            let remaining = rss_pods.saturating_sub(creates.max(list_pods));
+            let remaining = rss_pods.saturating_sub(created);
             create_pods(&clients, "bench", "r", remaining).await;
             tokio::time::sleep(Duration::from_secs(2)).await;
             let (status, body) = client

@@ -80,7 +80,7 @@ impl Entry {
         );
         let namespace = meta::namespace(object).into();
         let name = meta::name(object).into();
-        let json = Bytes::from(serde_json::to_vec(&*object).unwrap_or_else(|_| b"{}".to_vec()));
+        let json = exact_json(object);
         Self {
             key: key.into(),
             stored_as: resource,
@@ -136,6 +136,30 @@ impl Entry {
     }
 }
 
+/// Serializes `object` into a buffer of exactly its length: cached objects
+/// live long, and a growing `Vec`'s spare capacity (up to half of it) would
+/// live with them.
+fn exact_json(object: &Value) -> Bytes {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with(|scratch| {
+        let Ok(mut buffer) = scratch.try_borrow_mut() else {
+            return Bytes::from(serde_json::to_vec(object).unwrap_or_else(|_| b"{}".to_vec()));
+        };
+        buffer.clear();
+        let json = match serde_json::to_writer(&mut *buffer, object) {
+            Ok(()) => Bytes::copy_from_slice(&buffer),
+            Err(_) => Bytes::from_static(b"{}"),
+        };
+        // Keep a modest scratch buffer, not the largest object ever seen.
+        if buffer.capacity() > 1 << 20 {
+            *buffer = Vec::new();
+        }
+        json
+    })
+}
+
 /// Splices `"kind":…,"apiVersion":…` into the front of a JSON object.
 pub fn with_type(json: &[u8], resource: &ResourceInfo) -> Bytes {
     let head = format!(
@@ -170,6 +194,11 @@ pub enum Change {
     Deleted,
 }
 
+/// A watch line is `LINE_HEAD` + type + `LINE_MIDDLE` + object + `LINE_TAIL`.
+const LINE_HEAD: &[u8] = b"{\"type\":\"";
+const LINE_MIDDLE: &[u8] = b"\",\"object\":";
+const LINE_TAIL: &[u8] = b"}\n";
+
 /// One change of a segment, shared by every watcher.
 #[derive(Debug)]
 pub struct CacheEvent {
@@ -203,6 +232,16 @@ impl CacheEvent {
         }
     }
 
+    /// The watch line for `kind` and, sharing its bytes, the object with its
+    /// type fields (the line is `{"type":"KIND","object":OBJECT}\n`): no
+    /// per-watcher copy of the object.
+    pub fn line_and_object(&self, kind: &'static str, resource: &ResourceInfo) -> (Bytes, Bytes) {
+        let line = self.line(kind, resource, true);
+        let start = LINE_HEAD.len() + kind.len() + LINE_MIDDLE.len();
+        let object = line.slice(start..line.len() - LINE_TAIL.len());
+        (line, object)
+    }
+
     /// The newline-terminated watch line `{"type":…,"object":…}` for
     /// `kind` (ADDED/MODIFIED/DELETED), rendered once per event for the
     /// segment's canonical resource.
@@ -214,12 +253,14 @@ impl CacheEvent {
         };
         let render = || {
             let object = self.current.with_type(resource);
-            let mut line = Vec::with_capacity(object.len() + 32);
-            line.extend_from_slice(b"{\"type\":\"");
+            let mut line = Vec::with_capacity(
+                LINE_HEAD.len() + kind.len() + LINE_MIDDLE.len() + object.len() + LINE_TAIL.len(),
+            );
+            line.extend_from_slice(LINE_HEAD);
             line.extend_from_slice(kind.as_bytes());
-            line.extend_from_slice(b"\",\"object\":");
+            line.extend_from_slice(LINE_MIDDLE);
             line.extend_from_slice(&object);
-            line.extend_from_slice(b"}\n");
+            line.extend_from_slice(LINE_TAIL);
             Bytes::from(line)
         };
         if canonical {

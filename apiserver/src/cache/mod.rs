@@ -29,6 +29,15 @@ pub use watch::CacheWatch;
 
 /// Changes kept per resource for watches that resume from a revision.
 const WINDOW: usize = 10_000;
+/// Bytes of object versions that only the window keeps alive (the versions
+/// changes replaced, and deleted objects' last states) per resource: large
+/// objects written often shorten the window instead of holding up to
+/// `WINDOW` old versions of them.
+const WINDOW_BYTES: usize = 32 << 20;
+/// Changes kept per resource whatever their size.
+const MIN_WINDOW: usize = 100;
+/// What an [`Entry`] costs beyond its JSON, roughly, for `WINDOW_BYTES`.
+const ENTRY_OVERHEAD: usize = 256;
 /// Changes a slow watcher may fall behind the live feed before it catches up
 /// from the window (or, past the window, is told to re-list).
 const FEED_CAPACITY: usize = 4096;
@@ -49,6 +58,8 @@ struct SegmentData {
     objects: BTreeMap<Box<[u8]>, Arc<Entry>>,
     /// Every change with a revision above `window_start`, oldest first.
     window: VecDeque<Arc<CacheEvent>>,
+    /// What the window alone keeps alive, as [`retained_bytes`] counts it.
+    window_bytes: usize,
     window_start: i64,
     feed: broadcast::Sender<Arc<CacheEvent>>,
 }
@@ -58,6 +69,7 @@ impl SegmentData {
         Self {
             objects: BTreeMap::new(),
             window: VecDeque::new(),
+            window_bytes: 0,
             window_start: start,
             feed: broadcast::channel(FEED_CAPACITY).0,
         }
@@ -379,9 +391,14 @@ impl WatchCache {
             };
             if let Some(change) = change {
                 let change = Arc::new(change);
+                data.window_bytes += retained_bytes(&change);
                 data.window.push_back(change.clone());
-                while data.window.len() > WINDOW {
+                while data.window.len() > WINDOW
+                    || (data.window_bytes > WINDOW_BYTES && data.window.len() > MIN_WINDOW)
+                {
                     if let Some(dropped) = data.window.pop_front() {
+                        data.window_bytes =
+                            data.window_bytes.saturating_sub(retained_bytes(&dropped));
                         data.window_start = dropped.revision;
                     }
                 }
@@ -395,6 +412,22 @@ impl WatchCache {
         }
         self.revision.send_replace(revision);
     }
+}
+
+/// The memory a change in the window keeps alive that the cached objects do
+/// not: the version it replaced (held by no one else once the change before
+/// it left the window), and for a delete the object's last state.
+fn retained_bytes(change: &CacheEvent) -> usize {
+    let replaced = change
+        .previous
+        .as_ref()
+        .map_or(0, |p| p.json.len() + ENTRY_OVERHEAD);
+    let gone = if change.change == Change::Deleted {
+        change.current.json.len() + ENTRY_OVERHEAD
+    } else {
+        0
+    };
+    replaced + gone
 }
 
 /// 410 Expired for a watch from a revision older than the retained window

@@ -69,10 +69,12 @@ fn translate(
             line: None,
         });
     }
+    // The line is rendered once per change; the object is a view into it.
+    let (line, object) = event.line_and_object(kind, resource);
     Some(WatchEvent {
         kind,
-        object: event.current.with_type(resource),
-        line: Some(event.line(kind, resource, true)),
+        object,
+        line: Some(line),
     })
 }
 
