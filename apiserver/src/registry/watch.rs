@@ -5,6 +5,7 @@
 use super::meta::metadata_mut;
 use super::options::WatchParams;
 use super::{Registry, matches_selectors, set_type_meta};
+use crate::cache::CacheWatch;
 use crate::codec;
 use crate::status::ApiError;
 use bosun_storage::{EventKind, StorageError, WatchOptions};
@@ -67,6 +68,23 @@ impl Registry {
     ) -> Result<WatchStream, ApiError> {
         let requested =
             codec::parse_resource_version(params.list.resource_version.as_deref().unwrap_or(""))?;
+        if let Some(cache) = self.cache.as_ref().filter(|c| c.is_ready()) {
+            // As for lists: a watch from "now" starts no earlier than the
+            // storage's current revision, one from `0` no earlier than this
+            // apiserver's own last write; the cache waits (briefly) for it.
+            let fresh = match requested {
+                None => Some(self.current_revision().await?),
+                Some(0) => Some(self.written.written()).filter(|r| *r > 0),
+                Some(_) => None,
+            };
+            let caught_up = match fresh {
+                Some(target) => cache.wait_for(target).await,
+                None => true,
+            };
+            if caught_up {
+                return CacheWatch::watch(cache, resource, namespace, params).await;
+            }
+        }
         let initial_events = match (params.send_initial_events, requested) {
             (Some(send), _) => send,
             (None, None | Some(0)) => true,
