@@ -3,12 +3,11 @@
 use bosun_apiserver::{Config, run};
 use clap::Parser;
 
-/// mimalloc: far less time in allocation than glibc's malloc on the request
-/// path, and less fragmentation after write bursts (see BENCHMARKS.md).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: bosun_alloc::MiMalloc = bosun_alloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
+    bosun_alloc::configure();
     // Storage reads run on blocking threads; a modest pool keeps the number of
     // threads (and of the allocator's per-thread arenas) small.
     let runtime = match tokio::runtime::Builder::new_multi_thread()

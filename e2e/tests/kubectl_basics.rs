@@ -1034,3 +1034,76 @@ async fn example_manifests_apply(c: Cluster) {
     assert!(again.contains("deployment.apps/web unchanged"), "{again}");
 }
 on_both_backends!(example_manifests_apply);
+
+/// Reads one page of `path` with `kubectl get --raw`: item names and the
+/// continue token.
+fn page(c: &Cluster, path: &str) -> (Vec<String>, String) {
+    let body = c.kubectl(&["get", "--raw", path]).ok();
+    let list: serde_json::Value = serde_json::from_str(&body).expect("a list");
+    let names = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| {
+            i["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    let token = list["metadata"]["continue"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    (names, token)
+}
+
+async fn paged_lists_are_consistent(c: Cluster) {
+    c.kubectl(&["create", "namespace", "paged"]).ok();
+    for i in 0..5 {
+        c.kubectl(&["create", "configmap", &format!("cm-{i}"), "-n", "paged"])
+            .ok();
+    }
+    let base = "/api/v1/namespaces/paged/configmaps";
+    // Nothing changes between pages: every page, then the end.
+    let mut seen = Vec::new();
+    let (names, mut token) = page(&c, &format!("{base}?limit=2"));
+    seen.extend(names);
+    while !token.is_empty() {
+        let (names, next) = page(&c, &format!("{base}?limit=2&continue={token}"));
+        seen.extend(names);
+        token = next;
+    }
+    let mut all: Vec<String> = (0..5).map(|i| format!("cm-{i}")).collect();
+    all.insert(0, "kube-root-ca.crt".into());
+    all.retain(|n| seen.contains(n) || !n.starts_with("kube-"));
+    assert_eq!(seen, all, "pages: {seen:?}");
+    // A change between pages: the rest of the list is still as it was
+    // when the first page was read (the new object is not in it, the
+    // deleted one still is).
+    let (first, token) = page(&c, &format!("{base}?limit=2&labelSelector="));
+    assert_eq!(first.len(), 2, "{first:?}");
+    c.kubectl(&["create", "configmap", "cm-9", "-n", "paged"])
+        .ok();
+    c.kubectl(&["delete", "configmap", "cm-4", "-n", "paged"])
+        .ok();
+    let (rest, next) = page(&c, &format!("{base}?limit=100&continue={token}"));
+    assert!(next.is_empty());
+    assert!(rest.contains(&"cm-4".to_owned()), "{rest:?}");
+    assert!(!rest.contains(&"cm-9".to_owned()), "{rest:?}");
+    // kubectl's own chunked get sees the current state.
+    let names = c
+        .kubectl(&["get", "cm", "-n", "paged", "--chunk-size=2", "-o", "name"])
+        .ok();
+    assert!(names.contains("configmap/cm-9"), "{names}");
+    assert!(!names.contains("configmap/cm-4"), "{names}");
+    // A malformed token is a 400, as before.
+    let bad = c
+        .kubectl(&["get", "--raw", &format!("{base}?limit=2&continue=bogus")])
+        .err();
+    assert!(
+        bad.contains("BadRequest") || bad.contains("continue"),
+        "{bad}"
+    );
+}
+on_both_backends!(paged_lists_are_consistent);

@@ -8,13 +8,12 @@ use tracing_subscriber::EnvFilter;
 /// itself; the scheduler reports failures with their context.
 const DEFAULT_FILTER: &str = "info,kube_client=off";
 
-/// mimalloc: less time in allocation than glibc's malloc when decoding
-/// watch streams (see BENCHMARKS.md).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: bosun_alloc::MiMalloc = bosun_alloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    bosun_alloc::configure();
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER)),

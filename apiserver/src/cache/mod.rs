@@ -100,6 +100,15 @@ pub fn matches(entry: &Entry, namespace: Option<&str>, params: &ListParams) -> b
         && (params.fields.is_empty() || params.fields.matches(&entry.fields()))
 }
 
+/// An entry's JSON as `resource` (a version sharing its storage) serves it.
+fn served_json(entry: &Entry, segment: &Segment, resource: &ResourceInfo) -> Bytes {
+    if std::ptr::eq(segment.resource, resource) {
+        entry.json.clone()
+    } else {
+        crate::codec::convert_cached(&entry.json, segment.resource, resource, false)
+    }
+}
+
 /// A cached list: the items' JSON and the revision they reflect.
 #[derive(Debug)]
 pub struct CachedList {
@@ -107,6 +116,26 @@ pub struct CachedList {
     pub items: Vec<Bytes>,
     /// The cache revision the list reflects.
     pub revision: i64,
+    /// Where the next page starts, for a paged list with more to come.
+    pub continue_token: Option<String>,
+}
+
+/// Where a page of a paged list starts.
+#[derive(Debug, Clone)]
+pub enum PageStart {
+    /// A new list: the first page, at the storage's current revision
+    /// (the cache waits until it has reached `min_revision`).
+    First {
+        /// The revision the cache must have reached.
+        min_revision: i64,
+    },
+    /// A continuation: from `key` (inclusive), at exactly `revision`.
+    Continue {
+        /// The absolute storage key to start at.
+        key: Vec<u8>,
+        /// The revision the first page was read at.
+        revision: i64,
+    },
 }
 
 impl WatchCache {
@@ -248,20 +277,89 @@ impl WatchCache {
         let segment = self.segment(resource)?;
         let data = segment.data.read().ok()?;
         let revision = self.revision();
-        let canonical = std::ptr::eq(segment.resource, resource);
         let items = data
             .objects
             .values()
             .filter(|e| matches(e, namespace, params))
-            .map(|e| {
-                if canonical {
-                    e.json.clone()
-                } else {
-                    crate::codec::convert_cached(&e.json, segment.resource, resource, false)
-                }
-            })
+            .map(|e| served_json(e, segment, resource))
             .collect();
-        Some(CachedList { items, revision })
+        Some(CachedList {
+            items,
+            revision,
+            continue_token: None,
+        })
+    }
+
+    /// Serves one page of a paged list (`limit`, `continue`) from memory,
+    /// or `None` when storage must answer. A page can be served only at the
+    /// revision the list started at: a continuation is served here while
+    /// nothing under the resource's prefix has changed since, and goes to
+    /// storage (which reads at that revision) otherwise. Tokens are the
+    /// storage's own, so a list may move between the two page by page.
+    pub async fn list_page(
+        &self,
+        resource: &ResourceInfo,
+        prefix: &[u8],
+        namespace: Option<&str>,
+        params: &ListParams,
+        limit: usize,
+        start: PageStart,
+    ) -> Option<CachedList> {
+        if !self.is_ready() {
+            return None;
+        }
+        let wait = match &start {
+            PageStart::First { min_revision } => *min_revision,
+            PageStart::Continue { revision, .. } => *revision,
+        };
+        if !self.wait_for(wait).await {
+            return None;
+        }
+        let segment = self.segment(resource)?;
+        let data = segment.data.read().ok()?;
+        let last_change = data.window.back().map_or(data.window_start, |e| e.revision);
+        // The segment holds every change up to its last one; changes to
+        // other resources since do not alter it.
+        let (from, revision) = match start {
+            PageStart::First { .. } => (prefix.to_vec(), self.revision().max(last_change)),
+            PageStart::Continue { key, revision } => {
+                if last_change > revision {
+                    return None;
+                }
+                (key, revision)
+            }
+        };
+        let end = bosun_storage::prefix_end(prefix);
+        if from.as_slice() >= end.as_slice() {
+            return None;
+        }
+        let mut range = data
+            .objects
+            .range::<[u8], _>((
+                std::ops::Bound::Included(from.as_slice()),
+                std::ops::Bound::Excluded(end.as_slice()),
+            ))
+            .peekable();
+        let mut items = Vec::new();
+        let mut last_key: Option<&[u8]> = None;
+        while items.len() < limit {
+            let Some((key, entry)) = range.next() else {
+                break;
+            };
+            last_key = Some(key);
+            if matches(entry, namespace, params) {
+                items.push(served_json(entry, segment, resource));
+            }
+        }
+        let continue_token = match (range.peek(), last_key) {
+            (Some(_), Some(last)) => Some(bosun_storage::encode_continue(prefix, last, revision)),
+            _ => None,
+        };
+        Some(CachedList {
+            items,
+            revision,
+            continue_token,
+        })
     }
 
     /// Loads everything, then follows storage; reloads after a broken watch.

@@ -140,7 +140,7 @@ impl Registry {
                 resource,
                 cached.items,
                 cached.revision,
-                None,
+                cached.continue_token,
             ));
         }
         let (items, revision, continue_token) =
@@ -152,9 +152,11 @@ impl Registry {
         Ok(ObjectList::new(resource, items, revision, continue_token))
     }
 
-    /// A list from the cache, when the request's semantics allow one:
-    /// no continuation, no exact revision, and no limit unless
-    /// `resourceVersion=0` (which, as upstream, ignores the limit).
+    /// A list from the cache, when the request's semantics allow one: no
+    /// exact revision; a limit only with `resourceVersion=0` (which, as
+    /// upstream, ignores it) or without any resourceVersion, where pages are
+    /// served from the cache while it still holds the list's revision (see
+    /// [`crate::cache::WatchCache::list_page`]).
     async fn list_from_cache(
         &self,
         resource: &ResourceInfo,
@@ -164,19 +166,41 @@ impl Registry {
         let Some(cache) = self.cache.as_ref().filter(|c| c.is_ready()) else {
             return Ok(None);
         };
-        if params.continue_token.is_some()
-            || params.resource_version_match.as_deref() == Some("Exact")
-        {
+        if params.resource_version_match.as_deref() == Some("Exact") {
             return Ok(None);
         }
         let rv = codec::parse_resource_version(params.resource_version.as_deref().unwrap_or(""))?;
-        let min_revision = match (rv, params.limit.filter(|l| *l > 0)) {
+        let limit = params.limit.filter(|l| *l > 0);
+        if let Some(token) = params.continue_token.as_deref().filter(|t| !t.is_empty()) {
+            // Malformed tokens and a resourceVersion beside one are
+            // reported by the storage path.
+            let prefix = Self::prefix(resource, namespace);
+            let (Some(limit), None | Some(0), Ok((key, revision))) =
+                (limit, rv, bosun_storage::decode_continue(&prefix, token))
+            else {
+                return Ok(None);
+            };
+            let start = crate::cache::PageStart::Continue { key, revision };
+            return Ok(cache
+                .list_page(resource, &prefix, namespace, params, limit, start)
+                .await);
+        }
+        let min_revision = match (rv, limit) {
             // Any revision will do, but not one older than this
             // apiserver's own last write (see `written`).
             (Some(0), _) => Some(self.written.written()).filter(|r| *r > 0),
             (None, None) => Some(self.current_revision().await?),
             (Some(n), None) => Some(n),
-            (_, Some(_)) => return Ok(None),
+            (None, Some(limit)) => {
+                let prefix = Self::prefix(resource, namespace);
+                let start = crate::cache::PageStart::First {
+                    min_revision: self.current_revision().await?,
+                };
+                return Ok(cache
+                    .list_page(resource, &prefix, namespace, params, limit, start)
+                    .await);
+            }
+            (Some(_), Some(_)) => return Ok(None),
         };
         Ok(cache.list(resource, namespace, params, min_revision).await)
     }

@@ -30,7 +30,7 @@ use writer::{Op, Shared};
 const DB_FILE: &str = "bosun.redb";
 /// redb's page cache. Reads of current state are mostly served by the
 /// apiserver's watch cache, so a modest cache suffices (redb's default is 1 GiB).
-const CACHE_BYTES: usize = 64 * 1024 * 1024;
+const CACHE_BYTES: usize = 32 * 1024 * 1024;
 /// Committed batches a watcher may fall behind before it replays from disk.
 const BROADCAST_CAPACITY: usize = 4096;
 
