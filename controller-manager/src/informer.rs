@@ -5,13 +5,20 @@
 //!
 //! (kube-runtime's own shared streams drop deletions; controllers need
 //! them, e.g. a ReplicaSet must see its pod go.)
+//!
+//! Each informer also indexes its objects by controller (upstream's
+//! controller-uid index), so a controller reads the pods it owns and the
+//! orphans it may adopt without scanning every pod in the cluster.
 
 use futures::StreamExt;
+use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::WatchStreamExt;
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher::{self, Event};
 use serde::de::DeserializeOwned;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
@@ -22,6 +29,7 @@ where
     K: kube::Resource<DynamicType = ()> + Clone + 'static,
 {
     store: Store<K>,
+    index: Arc<Mutex<ControllerIndex>>,
     subscribers: Mutex<Vec<mpsc::UnboundedSender<Arc<K>>>>,
     /// Set once the first full list is in the cache (see [`Informer::ready`]).
     ready: tokio::sync::watch::Sender<bool>,
@@ -34,15 +42,25 @@ where
     /// Starts watching `api` (with `config`) in the background.
     pub fn start(api: Api<K>, config: watcher::Config) -> Arc<Self> {
         let (store, writer) = reflector::store();
+        let index = Arc::new(Mutex::new(ControllerIndex::default()));
         let informer = Arc::new(Self {
             store,
+            index: index.clone(),
             subscribers: Mutex::new(Vec::new()),
             ready: tokio::sync::watch::channel(false).0,
         });
         let weak = Arc::downgrade(&informer);
         tokio::spawn(async move {
-            let mut events =
-                reflector::reflector(writer, watcher(api, config).default_backoff()).boxed();
+            // The index is updated before the store, so that it always
+            // names at least what the store holds.
+            let watch = watcher(api, config)
+                .default_backoff()
+                .inspect(move |event| {
+                    if let Ok(event) = event {
+                        index.lock().unwrap_or_else(|e| e.into_inner()).apply(event);
+                    }
+                });
+            let mut events = reflector::reflector(writer, watch).boxed();
             while let Some(event) = events.next().await {
                 let Some(informer) = weak.upgrade() else {
                     return;
@@ -73,6 +91,29 @@ where
         self.store.clone()
     }
 
+    /// The cached objects in `namespace` whose controller has `uid`, and
+    /// the ones there with no controller (the candidates for adoption), as
+    /// a scan of the whole cache would find them.
+    pub fn controlled_or_orphaned(&self, uid: &str, namespace: &str) -> Vec<Arc<K>> {
+        let keys: Vec<(String, String)> = {
+            let index = self.index.lock().unwrap_or_else(|e| e.into_inner());
+            [uid.to_owned(), orphan_key(namespace)]
+                .iter()
+                .filter_map(|k| index.by_key.get(k))
+                .flatten()
+                .cloned()
+                .collect()
+        };
+        keys.into_iter()
+            .filter_map(|(ns, name)| self.store.get(&ObjectRef::new(&name).within(&ns)))
+            .filter(|o| o.namespace().as_deref() == Some(namespace))
+            .filter(|o| match controller_uid(o.as_ref()) {
+                Some(owner) => owner == uid,
+                None => true,
+            })
+            .collect()
+    }
+
     /// Completes once the cache holds a full list. Safe for any number of
     /// concurrent waiters, unlike `Store::wait_until_ready`, whose future
     /// only wakes the task that polled it last (the others wait forever).
@@ -100,4 +141,156 @@ where
     K: kube::Resource + Clone + DeserializeOwned + Debug + Send + 'static,
 {
     watcher::watcher(api, config)
+}
+
+/// Object keys (namespace, name) by controller: the controller's uid, or
+/// [`orphan_key`] of the namespace for objects without one. It may name
+/// objects the store no longer holds (readers look each up), never fewer.
+#[derive(Default)]
+struct ControllerIndex {
+    by_key: HashMap<String, HashSet<(String, String)>>,
+    key_of: HashMap<(String, String), String>,
+    /// Filled during a re-list; replaces the index when the list is done,
+    /// dropping objects deleted while the watch was down.
+    relisting: Option<Box<ControllerIndex>>,
+}
+
+impl ControllerIndex {
+    fn apply<K: kube::Resource>(&mut self, event: &Event<K>) {
+        match event {
+            Event::Init => self.relisting = Some(Box::default()),
+            Event::InitApply(object) => {
+                if let Some(next) = self.relisting.as_mut() {
+                    next.insert(object);
+                }
+                self.insert(object);
+            }
+            Event::InitDone => {
+                if let Some(next) = self.relisting.take() {
+                    *self = *next;
+                }
+            }
+            Event::Apply(object) => self.insert(object),
+            Event::Delete(object) => {
+                let key = object_key(object);
+                if let Some(old) = self.key_of.remove(&key) {
+                    self.remove_from(&old, &key);
+                }
+            }
+        }
+    }
+
+    fn insert<K: kube::Resource>(&mut self, object: &K) {
+        let key = object_key(object);
+        let wanted = match controller_uid(object) {
+            Some(uid) => uid.to_owned(),
+            None => orphan_key(&key.0),
+        };
+        if let Some(old) = self.key_of.get(&key) {
+            if *old == wanted {
+                return;
+            }
+            let old = old.clone();
+            self.remove_from(&old, &key);
+        }
+        self.by_key
+            .entry(wanted.clone())
+            .or_default()
+            .insert(key.clone());
+        self.key_of.insert(key, wanted);
+    }
+
+    fn remove_from(&mut self, index_key: &str, key: &(String, String)) {
+        if let Some(set) = self.by_key.get_mut(index_key) {
+            set.remove(key);
+            if set.is_empty() {
+                self.by_key.remove(index_key);
+            }
+        }
+    }
+}
+
+fn object_key<K: kube::Resource>(object: &K) -> (String, String) {
+    let meta = object.meta();
+    (
+        meta.namespace.clone().unwrap_or_default(),
+        meta.name.clone().unwrap_or_default(),
+    )
+}
+
+/// The index key of a namespace's objects without a controller (uids
+/// never contain `/`).
+fn orphan_key(namespace: &str) -> String {
+    format!("orphan/{namespace}")
+}
+
+/// The uid of an object's controller (`ownerReferences[].controller`).
+fn controller_uid<K: kube::Resource>(object: &K) -> Option<&str> {
+    object
+        .meta()
+        .owner_references
+        .as_deref()?
+        .iter()
+        .find(|r| r.controller == Some(true))
+        .map(|r| r.uid.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::Pod;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+
+    fn pod(name: &str, controller: Option<&str>) -> Pod {
+        Pod {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some("ns".into()),
+                owner_references: controller.map(|uid| {
+                    vec![OwnerReference {
+                        uid: uid.into(),
+                        controller: Some(true),
+                        ..Default::default()
+                    }]
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    fn names(index: &ControllerIndex, key: &str) -> Vec<String> {
+        let mut names: Vec<String> = index
+            .by_key
+            .get(key)
+            .map(|s| s.iter().map(|(_, n)| n.clone()).collect())
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn objects_move_between_controllers_and_relists_drop_the_missed_deletes() {
+        let mut index = ControllerIndex::default();
+        index.apply(&Event::Apply(pod("a", None)));
+        index.apply(&Event::Apply(pod("b", Some("rs-1"))));
+        assert_eq!(names(&index, "orphan/ns"), ["a"]);
+        assert_eq!(names(&index, "rs-1"), ["b"]);
+        // Adopted, then released.
+        index.apply(&Event::Apply(pod("a", Some("rs-1"))));
+        assert_eq!(names(&index, "rs-1"), ["a", "b"]);
+        assert!(names(&index, "orphan/ns").is_empty());
+        index.apply(&Event::Apply(pod("b", None)));
+        assert_eq!(names(&index, "orphan/ns"), ["b"]);
+        index.apply(&Event::Delete(pod("b", None)));
+        assert!(names(&index, "orphan/ns").is_empty());
+        // A re-list that no longer has "a": it is gone once the list is done,
+        // and named until then.
+        index.apply(&Event::<Pod>::Init);
+        index.apply(&Event::InitApply(pod("c", Some("rs-2"))));
+        assert_eq!(names(&index, "rs-1"), ["a"]);
+        index.apply(&Event::<Pod>::InitDone);
+        assert!(names(&index, "rs-1").is_empty());
+        assert_eq!(names(&index, "rs-2"), ["c"]);
+    }
 }

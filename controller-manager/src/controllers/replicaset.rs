@@ -42,6 +42,7 @@ const EXPECTATION_TIMEOUT: Duration = Duration::from_secs(30);
 struct Ctx {
     shared: Shared,
     pods: Store<Pod>,
+    informer: Arc<Informer<Pod>>,
     retries: Retries,
 }
 
@@ -60,6 +61,7 @@ pub async fn run(shared: Shared, stop: Stop, pods: Arc<Informer<Pod>>) {
     let ctx = Arc::new(Ctx {
         shared,
         pods: pods.store(),
+        informer: pods.clone(),
         retries: Retries::default(),
     });
     controller
@@ -144,12 +146,8 @@ async fn sync(rs: &ReplicaSet, ctx: &Ctx) -> Result<Action, ReconcileError> {
     let now = jiff::Timestamp::now();
 
     // Claim: adopt matching orphans, release owned pods that no longer match.
-    let all: Vec<Arc<Pod>> = ctx
-        .pods
-        .state()
-        .into_iter()
-        .filter(|p| p.metadata.namespace.as_deref() == Some(namespace.as_str()))
-        .collect();
+    let uid = rs.metadata.uid.as_deref().unwrap_or_default();
+    let all: Vec<Arc<Pod>> = ctx.informer.controlled_or_orphaned(uid, &namespace);
     let mut owned: Vec<Arc<Pod>> = Vec::new();
     for pod in &all {
         match claim_decision(&rs.metadata, &selector, &pod.metadata) {
