@@ -10,15 +10,13 @@ use crate::registry::{WatchEvent, WatchStream, watch::bookmark, watch::error_eve
 use crate::status::ApiError;
 use bosun_types::resources::ResourceInfo;
 use futures::StreamExt;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{broadcast, mpsc};
-use tokio_stream::wrappers::ReceiverStream;
+use tokio::sync::broadcast;
 
 /// How often an idle watch that asked for bookmarks gets one.
 const BOOKMARK_INTERVAL: Duration = Duration::from_secs(60);
-/// Events buffered per watcher between its feeder task and the response.
-const WATCHER_BUFFER: usize = 256;
 
 /// Watch operations of the cache.
 pub trait CacheWatch {
@@ -143,118 +141,115 @@ impl CacheWatch for Arc<WatchCache> {
                 (replay, feed, last)
             }
         };
-        let (tx, rx) = mpsc::channel(WATCHER_BUFFER);
-        let cache = self.clone();
         let end_of_initial = (params.send_initial_events == Some(true) && params.allow_bookmarks)
             .then(|| bookmark(resource, start, true));
-        tokio::spawn(async move {
-            let mut feeder = Feeder {
-                cache,
-                resource,
-                canonical,
-                namespace,
-                list,
-                tx,
-                last: start,
-            };
-            feeder
-                .run(first, end_of_initial, feed, params.allow_bookmarks)
-                .await;
+        let mut pending: VecDeque<WatchEvent> = first.into();
+        pending.extend(end_of_initial);
+        let feeder = Feeder {
+            cache: self.clone(),
+            resource,
+            canonical,
+            namespace,
+            list,
+            last: start,
+            pending,
+            feed,
+            bookmarks: params.allow_bookmarks,
+            ticker: tokio::time::interval_at(
+                tokio::time::Instant::now() + BOOKMARK_INTERVAL,
+                BOOKMARK_INTERVAL,
+            ),
+            ended: false,
+        };
+        // The watcher's response pulls straight from the cache's feed: no
+        // task or channel of its own between the two.
+        let events = futures::stream::unfold(feeder, |mut feeder| async move {
+            let event = feeder.next().await?;
+            Some((event, feeder))
         });
         let timeout = tokio::time::sleep(params.timeout);
-        Ok(ReceiverStream::new(rx).take_until(timeout).boxed())
+        Ok(events.take_until(timeout).boxed())
     }
 }
 
-/// Moves one watcher's events from the cache to its response.
+/// One watcher's events, pulled from the cache by its response.
 struct Feeder {
     cache: Arc<WatchCache>,
     resource: &'static ResourceInfo,
     canonical: bool,
     namespace: Option<String>,
     list: ListParams,
-    tx: mpsc::Sender<WatchEvent>,
     /// The revision of the last change this watcher has been through.
     last: i64,
+    /// Events to send before reading the feed again (the initial state or
+    /// replayed window, a catch-up, a final error).
+    pending: VecDeque<WatchEvent>,
+    feed: broadcast::Receiver<Arc<CacheEvent>>,
+    bookmarks: bool,
+    ticker: tokio::time::Interval,
+    /// Set once the watch must end after `pending` is sent.
+    ended: bool,
 }
 
 impl Feeder {
-    async fn send(&self, event: WatchEvent) -> bool {
-        self.tx.send(event).await.is_ok()
-    }
-
-    async fn deliver(&mut self, event: &CacheEvent) -> bool {
+    /// The watch event a change means for this watcher, if any (changes it
+    /// has already been through mean none).
+    fn deliver(&mut self, event: &CacheEvent) -> Option<WatchEvent> {
         if event.revision <= self.last {
-            return true;
+            return None;
         }
         self.last = event.revision;
-        match translate(
+        translate(
             event,
             self.namespace.as_deref(),
             &self.list,
             self.resource,
             self.canonical,
-        ) {
-            Some(out) => self.send(out).await,
-            None => true,
-        }
+        )
     }
 
-    async fn run(
-        &mut self,
-        first: Vec<WatchEvent>,
-        end_of_initial: Option<WatchEvent>,
-        mut feed: broadcast::Receiver<Arc<CacheEvent>>,
-        bookmarks: bool,
-    ) {
-        for event in first.into_iter().chain(end_of_initial) {
-            if !self.send(event).await {
-                return;
-            }
-        }
-        let mut ticker = tokio::time::interval_at(
-            tokio::time::Instant::now() + BOOKMARK_INTERVAL,
-            BOOKMARK_INTERVAL,
-        );
+    /// The next event of the watch; `None` ends it.
+    async fn next(&mut self) -> Option<WatchEvent> {
         loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Some(event);
+            }
+            if self.ended {
+                return None;
+            }
             tokio::select! {
-                received = feed.recv() => match received {
+                received = self.feed.recv() => match received {
                     Ok(event) => {
-                        if !self.deliver(&event).await {
-                            return;
+                        if let Some(out) = self.deliver(&event) {
+                            return Some(out);
                         }
                     }
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        if !self.catch_up().await {
-                            return;
-                        }
-                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => self.catch_up(),
                     // The cache is reloading: end the watch; the client re-watches.
-                    Err(broadcast::error::RecvError::Closed) => return,
+                    Err(broadcast::error::RecvError::Closed) => return None,
                 },
-                _ = ticker.tick() => {
-                    if bookmarks && feed.is_empty() {
+                _ = self.ticker.tick() => {
+                    if self.bookmarks && self.feed.is_empty() {
                         let revision = self.cache.revision().max(self.last);
-                        if !self.send(bookmark(self.resource, revision, false)).await {
-                            return;
-                        }
+                        return Some(bookmark(self.resource, revision, false));
                     }
                 }
-                () = self.tx.closed() => return,
             }
         }
     }
 
-    /// After falling behind the feed: replays the window past `last`, or,
-    /// when the window has moved on, reports 410 so the client re-lists.
-    async fn catch_up(&mut self) -> bool {
+    /// After falling behind the feed: queues the window past `last`, or,
+    /// when the window has moved on, a 410 that ends the watch so the
+    /// client re-lists.
+    fn catch_up(&mut self) {
         let Some(segment) = self.cache.segment(self.resource) else {
-            return false;
+            self.ended = true;
+            return;
         };
-        // Decide under the lock; act after releasing it.
         let missed: Result<Vec<Arc<CacheEvent>>, i64> = {
             let Ok(data) = segment.data.read() else {
-                return false;
+                self.ended = true;
+                return;
             };
             if self.last >= data.window_start {
                 Ok(data
@@ -267,18 +262,19 @@ impl Feeder {
                 Err(data.window_start)
             }
         };
-        let missed = match missed {
-            Ok(events) => events,
-            Err(oldest) => {
-                let _ = self.send(error_event(&too_old(self.last, oldest))).await;
-                return false;
+        match missed {
+            Ok(events) => {
+                for event in events {
+                    if let Some(out) = self.deliver(&event) {
+                        self.pending.push_back(out);
+                    }
+                }
             }
-        };
-        for event in missed {
-            if !self.deliver(&event).await {
-                return false;
+            Err(oldest) => {
+                self.pending
+                    .push_back(error_event(&too_old(self.last, oldest)));
+                self.ended = true;
             }
         }
-        true
     }
 }
