@@ -8,8 +8,8 @@ static GLOBAL: bosun_alloc::MiMalloc = bosun_alloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
     bosun_alloc::configure();
-    // Storage reads run on blocking threads; a modest pool keeps the number of
-    // threads (and of the allocator's per-thread arenas) small.
+    // Storage scans (lists) run on blocking threads; a modest pool keeps the
+    // number of threads (and of the allocator's per-thread heaps) small.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(32)

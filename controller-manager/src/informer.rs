@@ -10,6 +10,7 @@
 //! controller-uid index), so a controller reads the pods it owns and the
 //! orphans it may adopt without scanning every pod in the cluster.
 
+use crate::workload::ownership::controller_of;
 use futures::StreamExt;
 use kube::ResourceExt;
 use kube::api::Api;
@@ -224,15 +225,9 @@ fn orphan_key(namespace: &str) -> String {
     format!("orphan/{namespace}")
 }
 
-/// The uid of an object's controller (`ownerReferences[].controller`).
+/// The uid of an object's controller.
 fn controller_uid<K: kube::Resource>(object: &K) -> Option<&str> {
-    object
-        .meta()
-        .owner_references
-        .as_deref()?
-        .iter()
-        .find(|r| r.controller == Some(true))
-        .map(|r| r.uid.as_str())
+    controller_of(object.meta()).map(|r| r.uid.as_str())
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! labels and field values selectors match on, computed once.
 
 use crate::codec;
-use crate::registry::{meta, strategy};
+use crate::registry::{meta, strategy, watch};
 use bosun_types::resources::ResourceInfo;
 use bytes::Bytes;
 use serde_json::Value;
@@ -194,11 +194,6 @@ pub enum Change {
     Deleted,
 }
 
-/// A watch line is `LINE_HEAD` + type + `LINE_MIDDLE` + object + `LINE_TAIL`.
-const LINE_HEAD: &[u8] = b"{\"type\":\"";
-const LINE_MIDDLE: &[u8] = b"\",\"object\":";
-const LINE_TAIL: &[u8] = b"}\n";
-
 /// One change of a segment, shared by every watcher.
 #[derive(Debug)]
 pub struct CacheEvent {
@@ -237,8 +232,7 @@ impl CacheEvent {
     /// per-watcher copy of the object.
     pub fn line_and_object(&self, kind: &'static str, resource: &ResourceInfo) -> (Bytes, Bytes) {
         let line = self.line(kind, resource, true);
-        let start = LINE_HEAD.len() + kind.len() + LINE_MIDDLE.len();
-        let object = line.slice(start..line.len() - LINE_TAIL.len());
+        let object = line.slice(watch::object_range(kind, line.len()));
         (line, object)
     }
 
@@ -251,18 +245,7 @@ impl CacheEvent {
             "MODIFIED" => 1,
             _ => 2,
         };
-        let render = || {
-            let object = self.current.with_type(resource);
-            let mut line = Vec::with_capacity(
-                LINE_HEAD.len() + kind.len() + LINE_MIDDLE.len() + object.len() + LINE_TAIL.len(),
-            );
-            line.extend_from_slice(LINE_HEAD);
-            line.extend_from_slice(kind.as_bytes());
-            line.extend_from_slice(LINE_MIDDLE);
-            line.extend_from_slice(&object);
-            line.extend_from_slice(LINE_TAIL);
-            Bytes::from(line)
-        };
+        let render = || watch::line(kind, &self.current.with_type(resource));
         if canonical {
             self.lines[slot].get_or_init(render).clone()
         } else {

@@ -185,24 +185,35 @@ impl Registry {
                 .list_page(resource, &prefix, namespace, params, limit, start)
                 .await);
         }
-        let min_revision = match (rv, limit) {
-            // Any revision will do, but not one older than this
-            // apiserver's own last write (see `written`).
-            (Some(0), _) => Some(self.written.written()).filter(|r| *r > 0),
-            (None, None) => Some(self.current_revision().await?),
-            (Some(n), None) => Some(n),
+        match (rv, limit) {
             (None, Some(limit)) => {
                 let prefix = Self::prefix(resource, namespace);
                 let start = crate::cache::PageStart::First {
-                    min_revision: self.current_revision().await?,
+                    min_revision: self.cache_floor(None).await?.unwrap_or(0),
                 };
-                return Ok(cache
+                Ok(cache
                     .list_page(resource, &prefix, namespace, params, limit, start)
-                    .await);
+                    .await)
             }
-            (Some(_), Some(_)) => return Ok(None),
-        };
-        Ok(cache.list(resource, namespace, params, min_revision).await)
+            (Some(n), Some(_)) if n > 0 => Ok(None),
+            _ => {
+                let floor = self.cache_floor(rv).await?;
+                Ok(cache.list(resource, namespace, params, floor).await)
+            }
+        }
+    }
+
+    /// The revision a read served from the cache must have reached, for a
+    /// request's `resourceVersion`: unset is a consistent read (the
+    /// storage's current revision); `0` allows any revision, but not one
+    /// older than this apiserver's own last write (see `written`); a number
+    /// is itself.
+    pub(crate) async fn cache_floor(&self, rv: Option<i64>) -> Result<Option<i64>, ApiError> {
+        Ok(match rv {
+            None => Some(self.current_revision().await?),
+            Some(0) => Some(self.written.written()).filter(|r| *r > 0),
+            Some(n) => Some(n),
+        })
     }
 
     /// The matching objects, the revision they were read at, and a continue

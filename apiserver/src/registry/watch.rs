@@ -1,6 +1,8 @@
-//! Watches: the synthetic initial state for `resourceVersion=0` (or none),
-//! then storage events mapped to ADDED/MODIFIED/DELETED with selector
-//! transitions applied, as upstream's cacher does.
+//! Watches: served by the watch cache once it is ready (and has reached
+//! the revision the request needs); otherwise straight from storage: the
+//! synthetic initial state for `resourceVersion=0` (or none), then storage
+//! events mapped to ADDED/MODIFIED/DELETED with selector transitions
+//! applied, as upstream's cacher does.
 
 use super::meta::metadata_mut;
 use super::options::WatchParams;
@@ -38,17 +40,34 @@ impl WatchEvent {
 
     /// The newline-terminated JSON line for this event.
     pub fn to_line(&self) -> bytes::Bytes {
-        if let Some(line) = &self.line {
-            return line.clone();
+        match &self.line {
+            Some(line) => line.clone(),
+            None => line(self.kind, &self.object),
         }
-        let mut line = Vec::with_capacity(self.object.len() + 32);
-        line.extend_from_slice(b"{\"type\":\"");
-        line.extend_from_slice(self.kind.as_bytes());
-        line.extend_from_slice(b"\",\"object\":");
-        line.extend_from_slice(&self.object);
-        line.extend_from_slice(b"}\n");
-        bytes::Bytes::from(line)
     }
+}
+
+/// A watch line is `LINE_HEAD` + type + `LINE_MIDDLE` + object + `LINE_TAIL`.
+const LINE_HEAD: &[u8] = b"{\"type\":\"";
+const LINE_MIDDLE: &[u8] = b"\",\"object\":";
+const LINE_TAIL: &[u8] = b"}\n";
+
+/// The newline-terminated watch line `{"type":KIND,"object":OBJECT}`.
+pub fn line(kind: &str, object: &[u8]) -> bytes::Bytes {
+    let mut line = Vec::with_capacity(
+        LINE_HEAD.len() + kind.len() + LINE_MIDDLE.len() + object.len() + LINE_TAIL.len(),
+    );
+    line.extend_from_slice(LINE_HEAD);
+    line.extend_from_slice(kind.as_bytes());
+    line.extend_from_slice(LINE_MIDDLE);
+    line.extend_from_slice(object);
+    line.extend_from_slice(LINE_TAIL);
+    bytes::Bytes::from(line)
+}
+
+/// Where the object sits in a [`line`] of `kind` that is `len` bytes long.
+pub fn object_range(kind: &str, len: usize) -> std::ops::Range<usize> {
+    LINE_HEAD.len() + kind.len() + LINE_MIDDLE.len()..len - LINE_TAIL.len()
 }
 
 /// The events of one watch, ending when the watch ends.
@@ -69,13 +88,12 @@ impl Registry {
         let requested =
             codec::parse_resource_version(params.list.resource_version.as_deref().unwrap_or(""))?;
         if let Some(cache) = self.cache.as_ref().filter(|c| c.is_ready()) {
-            // As for lists: a watch from "now" starts no earlier than the
-            // storage's current revision, one from `0` no earlier than this
-            // apiserver's own last write; the cache waits (briefly) for it.
+            // As for lists, a watch from "now" or from `0` starts no earlier
+            // than `cache_floor`; one from a given revision waits for it in
+            // the cache's own watch.
             let fresh = match requested {
-                None => Some(self.current_revision().await?),
-                Some(0) => Some(self.written.written()).filter(|r| *r > 0),
-                Some(_) => None,
+                Some(n) if n > 0 => None,
+                _ => self.cache_floor(requested).await?,
             };
             let caught_up = match fresh {
                 Some(target) => cache.wait_for(target).await,

@@ -41,8 +41,7 @@ const EXPECTATION_TIMEOUT: Duration = Duration::from_secs(30);
 
 struct Ctx {
     shared: Shared,
-    pods: Store<Pod>,
-    informer: Arc<Informer<Pod>>,
+    pods: Arc<Informer<Pod>>,
     retries: Retries,
 }
 
@@ -60,8 +59,7 @@ pub async fn run(shared: Shared, stop: Stop, pods: Arc<Informer<Pod>>) {
     );
     let ctx = Arc::new(Ctx {
         shared,
-        pods: pods.store(),
-        informer: pods.clone(),
+        pods: pods.clone(),
         retries: Retries::default(),
     });
     controller
@@ -122,7 +120,7 @@ async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Reconci
 }
 
 async fn sync(rs: &ReplicaSet, ctx: &Ctx) -> Result<Action, ReconcileError> {
-    let _ = ctx.pods.wait_until_ready().await;
+    ctx.pods.ready().await;
     let recorder = ctx.shared.recorder.with_component(COMPONENT);
     let namespace = rs.metadata.namespace.clone().unwrap_or_default();
     let pods_api: Api<Pod> = Api::namespaced(ctx.shared.client.clone(), &namespace);
@@ -147,7 +145,7 @@ async fn sync(rs: &ReplicaSet, ctx: &Ctx) -> Result<Action, ReconcileError> {
 
     // Claim: adopt matching orphans, release owned pods that no longer match.
     let uid = rs.metadata.uid.as_deref().unwrap_or_default();
-    let all: Vec<Arc<Pod>> = ctx.informer.controlled_or_orphaned(uid, &namespace);
+    let all: Vec<Arc<Pod>> = ctx.pods.controlled_or_orphaned(uid, &namespace);
     let mut owned: Vec<Arc<Pod>> = Vec::new();
     for pod in &all {
         match claim_decision(&rs.metadata, &selector, &pod.metadata) {
@@ -242,7 +240,7 @@ async fn sync(rs: &ReplicaSet, ctx: &Ctx) -> Result<Action, ReconcileError> {
                     break;
                 }
             }
-            let store = &ctx.pods;
+            let store = ctx.pods.store();
             await_cache(&namespace, || {
                 created
                     .iter()
@@ -293,7 +291,7 @@ async fn sync(rs: &ReplicaSet, ctx: &Ctx) -> Result<Action, ReconcileError> {
                     }
                 }
             }
-            let store = &ctx.pods;
+            let store = ctx.pods.store();
             await_cache(&namespace, || {
                 deleted.iter().all(|n| {
                     store
