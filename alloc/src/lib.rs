@@ -20,14 +20,26 @@ const OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
 const OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// Tunes mimalloc to commit arena memory only when used and to purge freed
-/// memory immediately instead of after a delay. Call it at the start of
-/// `main`; it affects memory freed from then on.
+/// memory immediately instead of after a delay. An option already given
+/// in the environment (`MIMALLOC_ARENA_EAGER_COMMIT`,
+/// `MIMALLOC_PURGE_DELAY`, which mimalloc reads itself) is left as given.
+/// Call it at the start of `main`; it affects memory freed from then on.
 pub fn configure() {
-    // SAFETY: `mi_option_set` only stores an option value; both option ids
-    // are valid for the bundled mimalloc (v2), and the values are in range.
+    set_unless_in_env(OPTION_ARENA_EAGER_COMMIT, "MIMALLOC_ARENA_EAGER_COMMIT", 0);
+    set_unless_in_env(OPTION_PURGE_DELAY, "MIMALLOC_PURGE_DELAY", 0);
+}
+
+/// Sets mimalloc option `option` to `value` unless the environment
+/// variable `env` sets it.
+fn set_unless_in_env(option: libmimalloc_sys::mi_option_t, env: &str, value: std::ffi::c_long) {
+    if std::env::var_os(env).is_some() {
+        return;
+    }
+    // SAFETY: `mi_option_set` only stores an option value; the option ids
+    // used here are valid for the bundled mimalloc (v2), and the values
+    // are in range.
     #[allow(unsafe_code)]
     unsafe {
-        libmimalloc_sys::mi_option_set(OPTION_ARENA_EAGER_COMMIT, 0);
-        libmimalloc_sys::mi_option_set(OPTION_PURGE_DELAY, 0);
+        libmimalloc_sys::mi_option_set(option, value);
     }
 }

@@ -7,6 +7,7 @@ use crate::registry::{meta, strategy, watch};
 use bosun_types::resources::ResourceInfo;
 use bytes::Bytes;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
@@ -55,8 +56,85 @@ impl Entry {
         stored: &[u8],
         revision: i64,
     ) -> Option<Self> {
+        if let Some(entry) = Self::from_stored(resource, key, stored, revision) {
+            return Some(entry);
+        }
         let mut object = codec::decode_at(stored, revision).ok()?;
         Some(Self::from_value(resource, key, &mut object, revision))
+    }
+
+    /// [`Entry::new`] without building the object's tree, for bytes as
+    /// [`codec::encode`] writes them (compact, members in key order): the
+    /// top-level and `metadata` members are read as raw text and copied,
+    /// `resourceVersion` is placed among `metadata`'s members, and only
+    /// the name, namespace, labels and selectable fields are decoded. The
+    /// result is byte for byte what decoding and re-encoding gives. `None`
+    /// for anything unexpected (escaped member names, a missing or odd
+    /// `metadata`, labels that are not all strings), which then takes the
+    /// decoding path.
+    fn from_stored(
+        resource: &'static ResourceInfo,
+        key: &[u8],
+        stored: &[u8],
+        revision: i64,
+    ) -> Option<Self> {
+        let top: BTreeMap<&str, &RawValue> = serde_json::from_slice(stored).ok()?;
+        let meta: BTreeMap<&str, &RawValue> =
+            serde_json::from_str(top.get("metadata")?.get()).ok()?;
+        let string = |member: &str| -> Option<String> {
+            meta.get(member).map_or(Some(String::new()), |raw| {
+                serde_json::from_str(raw.get()).ok()
+            })
+        };
+        let name = string("name")?;
+        let namespace = string("namespace")?;
+        let labels: BTreeMap<String, String> = match meta.get("labels") {
+            Some(raw) => serde_json::from_str(raw.get()).ok()?,
+            None => BTreeMap::new(),
+        };
+        let mut object = RawObject::new(&top);
+        let fields =
+            strategy::selectable_values(resource, |path| object.text(path).ok_or(())).ok()?;
+        let resource_version = format!("\"{revision}\"");
+        let json = with_scratch(|out| {
+            out.push(b'{');
+            let members = top
+                .iter()
+                .filter(|(k, _)| !matches!(**k, "apiVersion" | "kind"));
+            for (i, (member, raw)) in members.enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                push_name(out, member);
+                if *member != "metadata" {
+                    out.extend_from_slice(raw.get().as_bytes());
+                    continue;
+                }
+                let mut meta_members: BTreeMap<&str, &str> =
+                    meta.iter().map(|(k, v)| (*k, v.get())).collect();
+                meta_members.insert("resourceVersion", &resource_version);
+                out.push(b'{');
+                for (j, (k, v)) in meta_members.iter().enumerate() {
+                    if j > 0 {
+                        out.push(b',');
+                    }
+                    push_name(out, k);
+                    out.extend_from_slice(v.as_bytes());
+                }
+                out.push(b'}');
+            }
+            out.push(b'}');
+        });
+        Some(Self {
+            key: key.into(),
+            stored_as: resource,
+            namespace: namespace.into(),
+            revision,
+            json,
+            name: name.into(),
+            labels_packed: pack(labels.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()])),
+            fields_packed: pack(fields.iter().map(String::as_str)),
+        })
     }
 
     /// Builds an entry from a decoded object (which loses apiVersion/kind).
@@ -72,12 +150,12 @@ impl Entry {
         }
         let labels = meta::labels(object);
         let labels_packed = pack(labels.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]));
-        let fields = strategy::field_set(resource, object, resource.is_namespaced());
-        let fields_packed = pack(
-            strategy::selectable_fields(resource)
-                .iter()
-                .map(|f| fields.get(*f).map_or("", String::as_str)),
-        );
+        let fields = strategy::selectable_values(resource, |path| {
+            let pointer = format!("/{}", path.replace('.', "/"));
+            Ok::<_, std::convert::Infallible>(strategy::text(object.pointer(&pointer)))
+        });
+        let Ok(fields) = fields;
+        let fields_packed = pack(fields.iter().map(String::as_str));
         let namespace = meta::namespace(object).into();
         let name = meta::name(object).into();
         let json = exact_json(object);
@@ -140,24 +218,98 @@ impl Entry {
 /// live long, and a growing `Vec`'s spare capacity (up to half of it) would
 /// live with them.
 fn exact_json(object: &Value) -> Bytes {
+    let mut failed = false;
+    let json = with_scratch(|buffer| failed = serde_json::to_writer(buffer, object).is_err());
+    if failed {
+        Bytes::from_static(b"{}")
+    } else {
+        json
+    }
+}
+
+/// What `write` puts in a reused buffer, copied out at its exact length.
+fn with_scratch(write: impl FnOnce(&mut Vec<u8>)) -> Bytes {
     thread_local! {
         static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
     SCRATCH.with(|scratch| {
         let Ok(mut buffer) = scratch.try_borrow_mut() else {
-            return Bytes::from(serde_json::to_vec(object).unwrap_or_else(|_| b"{}".to_vec()));
+            let mut own = Vec::new();
+            write(&mut own);
+            return Bytes::from(own);
         };
         buffer.clear();
-        let json = match serde_json::to_writer(&mut *buffer, object) {
-            Ok(()) => Bytes::copy_from_slice(&buffer),
-            Err(_) => Bytes::from_static(b"{}"),
-        };
+        write(&mut buffer);
+        let out = Bytes::copy_from_slice(&buffer);
         // Keep a modest scratch buffer, not the largest object ever seen.
         if buffer.capacity() > 1 << 20 {
             *buffer = Vec::new();
         }
-        json
+        out
     })
+}
+
+/// Writes `"name":` for a member name read without escapes (so it needs
+/// none).
+fn push_name(out: &mut Vec<u8>, name: &str) {
+    out.push(b'"');
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+/// An object read as raw members, whose member objects are read (once
+/// each) when a dotted path goes through them.
+struct RawObject<'a> {
+    top: &'a BTreeMap<&'a str, &'a RawValue>,
+    members: BTreeMap<&'a str, Option<BTreeMap<&'a str, &'a RawValue>>>,
+}
+
+impl<'a> RawObject<'a> {
+    fn new(top: &'a BTreeMap<&'a str, &'a RawValue>) -> Self {
+        Self {
+            top,
+            members: BTreeMap::new(),
+        }
+    }
+
+    /// The field-selector text at dotted `path`: empty when absent or
+    /// reached through a non-object; `None` when an object on the way
+    /// cannot be read as raw members.
+    fn text(&mut self, path: &str) -> Option<String> {
+        let mut segments = path.split('.');
+        let first = segments.next().unwrap_or_default();
+        let Some((&first, &top_raw)) = self.top.get_key_value(first) else {
+            return Some(String::new());
+        };
+        let mut raw = top_raw;
+        if let Some(second) = segments.next() {
+            if !top_raw.get().starts_with('{') {
+                return Some(String::new());
+            }
+            let member = match self.members.entry(first) {
+                std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(serde_json::from_str(top_raw.get()).ok())
+                }
+            };
+            match member.as_ref()?.get(second) {
+                Some(next) => raw = next,
+                None => return Some(String::new()),
+            }
+        }
+        for segment in segments {
+            if !raw.get().starts_with('{') {
+                return Some(String::new());
+            }
+            let map: BTreeMap<&str, &RawValue> = serde_json::from_str(raw.get()).ok()?;
+            match map.get(segment) {
+                Some(next) => raw = next,
+                None => return Some(String::new()),
+            }
+        }
+        let value: Value = serde_json::from_str(raw.get()).ok()?;
+        Some(strategy::text(Some(&value)))
+    }
 }
 
 /// Splices `"kind":…,"apiVersion":…` into the front of a JSON object.
@@ -283,6 +435,87 @@ mod tests {
                 .labels()
                 .is_empty()
         );
+    }
+
+    /// The entry built from raw members equals the one built by decoding.
+    fn same_both_ways(plural: &str, object: Value) {
+        let resource = bosun_types::resources::find_by_plural(
+            if plural == "nodes" || plural == "pods" || plural == "events" {
+                ""
+            } else {
+                "apps"
+            },
+            "v1",
+            plural,
+        )
+        .expect("a resource");
+        let stored = codec::encode(&object).expect("encodes");
+        let fast = Entry::from_stored(resource, b"/k", &stored, 42).expect("read raw");
+        let mut decoded = codec::decode_at(&stored, 42).expect("decodes");
+        let slow = Entry::from_value(resource, b"/k", &mut decoded, 42);
+        assert_eq!(fast.json, slow.json, "{plural}");
+        assert_eq!(fast.name, slow.name);
+        assert_eq!(fast.namespace, slow.namespace);
+        assert_eq!(fast.labels_packed, slow.labels_packed);
+        assert_eq!(fast.fields_packed, slow.fields_packed);
+    }
+
+    #[test]
+    fn raw_reading_gives_what_decoding_gives() {
+        same_both_ways(
+            "pods",
+            serde_json::json!({
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": "p", "namespace": "ns", "labels": {"a": "1", "z": "é\"q"},
+                    "annotations": {"x": "{\"y\": [1, 2.5, -3e5]}"}, "uid": "u", "zz": null},
+                "spec": {"nodeName": "n1", "hostNetwork": true, "containers": [{"name": "c", "image": "i"}]},
+                "status": {"phase": "Running", "podIP": "10.0.0.1"}
+            }),
+        );
+        same_both_ways("pods", serde_json::json!({"metadata": {"name": "bare"}}));
+        same_both_ways(
+            "pods",
+            serde_json::json!({"metadata": {"name": "p"}, "spec": "odd", "status": {"phase": 3}}),
+        );
+        same_both_ways(
+            "nodes",
+            serde_json::json!({"metadata": {"name": "n", "resourceVersion": "7"}, "spec": {}}),
+        );
+        same_both_ways(
+            "events",
+            serde_json::json!({"metadata": {"name": "e", "namespace": "d"},
+                "source": {"component": "kubelet"}, "involvedObject": {"kind": "Pod", "name": "p"},
+                "reason": "Started", "count": 2}),
+        );
+        same_both_ways(
+            "replicasets",
+            serde_json::json!({"metadata": {"name": "r", "namespace": "d"}, "status": {"replicas": 3}}),
+        );
+    }
+
+    #[test]
+    fn unusual_objects_take_the_decoding_path() {
+        let pods = bosun_types::resources::find_by_plural("", "v1", "pods").expect("pods");
+        for stored in [
+            &br#"{"metadata":{"name":"p","labels":{"a":1}}}"#[..],
+            br#"{"metadata":{"na\u006de":"p"}}"#,
+            br#"{"spec":{}}"#,
+            br#"[1]"#,
+        ] {
+            assert!(Entry::from_stored(pods, b"/k", stored, 1).is_none());
+        }
+        let entry = Entry::new(
+            pods,
+            b"/k",
+            br#"{"metadata":{"name":"p","labels":{"a":1}}}"#,
+            3,
+        )
+        .expect("decodes");
+        assert_eq!(
+            &entry.json[..],
+            br#"{"metadata":{"labels":{"a":1},"name":"p","resourceVersion":"3"}}"#
+        );
+        assert!(entry.labels().is_empty());
     }
 
     #[test]

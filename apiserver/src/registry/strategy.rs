@@ -92,13 +92,38 @@ pub fn selectable_fields(resource: &ResourceInfo) -> &'static [&'static str] {
     }
 }
 
-fn text(value: Option<&Value>) -> String {
+/// The text a field selector compares with: strings as they are, booleans
+/// and numbers printed, anything else (or nothing) empty.
+pub fn text(value: Option<&Value>) -> String {
     match value {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Bool(b)) => b.to_string(),
         Some(Value::Number(n)) => n.to_string(),
         _ => String::new(),
     }
+}
+
+/// The values of `resource`'s [`selectable_fields`] (beyond name and
+/// namespace), in that order, as upstream computes them: `text_at` gives
+/// the [`text`] at a dotted path of the object (empty when absent);
+/// booleans that default to false read `false` when unset, and an Event's
+/// `source` is its `source.component`. Stops at the first error of
+/// `text_at`.
+pub fn selectable_values<E>(
+    resource: &ResourceInfo,
+    mut text_at: impl FnMut(&str) -> Result<String, E>,
+) -> Result<Vec<String>, E> {
+    selectable_fields(resource)
+        .iter()
+        .map(|field| match *field {
+            "spec.hostNetwork" | "spec.unschedulable" => {
+                let s = text_at(field)?;
+                Ok(if s.is_empty() { "false".to_owned() } else { s })
+            }
+            "source" => text_at("source.component"),
+            other => text_at(other),
+        })
+        .collect()
 }
 
 /// The field values a field selector matches against, as upstream computes
@@ -120,23 +145,13 @@ pub fn field_set(
             text(meta.and_then(|m| m.get("namespace"))),
         );
     }
-    for field in selectable_fields(resource) {
-        let value = match *field {
-            // Booleans that default to false read "false" when unset.
-            "spec.hostNetwork" | "spec.unschedulable" => {
-                let pointer = format!("/{}", field.replace('.', "/"));
-                let s = text(object.pointer(&pointer));
-                Some(if s.is_empty() { "false".to_owned() } else { s })
-            }
-            "source" => Some(text(object.pointer("/source/component"))),
-            other => {
-                let pointer = format!("/{}", other.replace('.', "/"));
-                Some(text(object.pointer(&pointer)))
-            }
-        };
-        if let Some(v) = value {
-            fields.insert((*field).to_owned(), v);
-        }
+    let values = selectable_values(resource, |path| {
+        let pointer = format!("/{}", path.replace('.', "/"));
+        Ok::<_, std::convert::Infallible>(text(object.pointer(&pointer)))
+    });
+    let Ok(values) = values;
+    for (field, value) in selectable_fields(resource).iter().zip(values) {
+        fields.insert((*field).to_owned(), value);
     }
     fields
 }

@@ -55,6 +55,25 @@ pub fn peak_rss(pid: u32) -> f64 {
         / 1024.0
 }
 
+/// CPU seconds (user + system) `pid` has used so far, from /proc.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command (which may hold spaces) start after ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 here;
+    // the kernel reports them in USER_HZ, 100 on Linux.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 /// Polls `check` every 100 ms until it holds (bounded at 15 minutes).
 pub async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(900);
@@ -72,7 +91,8 @@ pub struct Cluster {
     pub port: u16,
     /// The controller-manager process.
     pub controller_manager: Killed,
-    _others: Vec<Killed>,
+    /// The node simulator, scheduler and apiserver, in that order.
+    others: Vec<Killed>,
     _dir: tempfile::TempDir,
 }
 
@@ -167,7 +187,7 @@ impl Cluster {
             client,
             port,
             controller_manager,
-            _others: vec![sim, scheduler, apiserver],
+            others: vec![sim, scheduler, apiserver],
             _dir: dir,
         })
     }
@@ -188,6 +208,35 @@ impl Cluster {
             .filter(|l| l.starts_with("rest_client_requests_total"))
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
             .sum()
+    }
+
+    /// CPU seconds used so far by each component, named.
+    pub fn cpu(&self) -> Vec<(&'static str, f64)> {
+        let names = ["node-sim", "scheduler", "apiserver"];
+        let mut out = vec![(
+            "controller-manager",
+            cpu_seconds(self.controller_manager.0.id()),
+        )];
+        out.extend(
+            names
+                .iter()
+                .zip(&self.others)
+                .map(|(name, child)| (*name, cpu_seconds(child.0.id()))),
+        );
+        out
+    }
+
+    /// CPU seconds each component used since `before` (from [`Cluster::cpu`]),
+    /// as one line.
+    pub fn cpu_since(&self, before: &[(&'static str, f64)]) -> String {
+        let now = self.cpu();
+        let parts: Vec<String> = now
+            .iter()
+            .zip(before)
+            .map(|((name, after), (_, then))| format!("{name} {:.1}", after - then))
+            .collect();
+        let total: f64 = now.iter().zip(before).map(|((_, a), (_, b))| a - b).sum();
+        format!("CPU seconds: {} (total {total:.1})", parts.join(", "))
     }
 
     /// The controller-manager's peak RSS in MiB.
