@@ -31,7 +31,7 @@ where
 {
     store: Store<K>,
     index: Arc<Mutex<ControllerIndex>>,
-    subscribers: Mutex<Vec<mpsc::UnboundedSender<Arc<K>>>>,
+    subscribers: Mutex<Vec<mpsc::UnboundedSender<Change<K>>>>,
     /// Set once the first full list is in the cache (see [`Informer::ready`]).
     ready: tokio::sync::watch::Sender<bool>,
 }
@@ -69,8 +69,9 @@ where
                 if matches!(event, Ok(Event::InitDone)) {
                     informer.ready.send_replace(true);
                 }
-                let object = match event {
-                    Ok(Event::Apply(o) | Event::InitApply(o) | Event::Delete(o)) => Arc::new(o),
+                let change = match event {
+                    Ok(Event::Apply(o) | Event::InitApply(o)) => Change::Applied(Arc::new(o)),
+                    Ok(Event::Delete(o)) => Change::Deleted(Arc::new(o)),
                     Ok(Event::Init | Event::InitDone) => continue,
                     Err(error) => {
                         tracing::debug!(%error, kind = %K::kind(&()), "watch error");
@@ -81,7 +82,7 @@ where
                     .subscribers
                     .lock()
                     .unwrap_or_else(|e| e.into_inner());
-                subscribers.retain(|tx| tx.send(object.clone()).is_ok());
+                subscribers.retain(|tx| tx.send(change.clone()).is_ok());
             }
         });
         informer
@@ -125,12 +126,52 @@ where
 
     /// Every object changed or deleted from now on.
     pub fn subscribe(&self) -> impl futures::Stream<Item = Arc<K>> + Send + 'static {
+        self.changes().map(Change::into_object)
+    }
+
+    /// Every change from now on, telling deletions apart.
+    pub fn changes(&self) -> impl futures::Stream<Item = Change<K>> + Send + 'static {
         let (tx, mut rx) = mpsc::unbounded_channel();
         self.subscribers
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(tx);
         futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+    }
+
+    /// Every object in the cache now, then every change from then on (an
+    /// object changed meanwhile may come twice; the later one is current).
+    pub fn snapshot_and_changes(&self) -> impl futures::Stream<Item = Change<K>> + Send + 'static {
+        let changes = self.changes();
+        let now: Vec<Change<K>> = self.store.state().into_iter().map(Change::Applied).collect();
+        futures::stream::iter(now).chain(changes)
+    }
+}
+
+/// One change an informer saw.
+#[derive(Debug)]
+pub enum Change<K> {
+    /// Created or updated (or listed).
+    Applied(Arc<K>),
+    /// Deleted, as last seen.
+    Deleted(Arc<K>),
+}
+
+impl<K> Clone for Change<K> {
+    fn clone(&self) -> Self {
+        match self {
+            Self::Applied(o) => Self::Applied(o.clone()),
+            Self::Deleted(o) => Self::Deleted(o.clone()),
+        }
+    }
+}
+
+impl<K> Change<K> {
+    /// The object, however it changed.
+    pub fn into_object(self) -> Arc<K> {
+        match self {
+            Self::Applied(o) | Self::Deleted(o) => o,
+        }
     }
 }
 

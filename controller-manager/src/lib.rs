@@ -239,8 +239,12 @@ fn controllers() -> Vec<(&'static str, Start)> {
         (controllers::namespace::NAME, |s, stop, _| {
             controllers::namespace::run(s, stop).boxed()
         }),
-        (controllers::garbage_collector::NAME, |s, stop, _| {
-            controllers::garbage_collector::run(s, stop).boxed()
+        (controllers::garbage_collector::NAME, |s, stop, i| {
+            let fed = controllers::garbage_collector::Fed {
+                pods: i.pods.clone(),
+                replica_sets: i.replica_sets.clone(),
+            };
+            controllers::garbage_collector::run(s, stop, fed).boxed()
         }),
         (controllers::endpoints::ENDPOINTS, |s, stop, i| {
             controllers::endpoints::run(s, stop, i.pods.clone(), false).boxed()

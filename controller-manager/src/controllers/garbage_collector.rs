@@ -16,6 +16,9 @@
 //! name is never touched.
 
 use crate::context::{ReconcileError, Shared, Stop};
+use crate::informer::{Change, Informer};
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::core::v1::Pod;
 use futures::{StreamExt, stream::BoxStream};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
@@ -173,7 +176,7 @@ impl Gc {
 }
 
 /// Runs the garbage collector until `stop`.
-pub async fn run(shared: Shared, stop: Stop) {
+pub async fn run(shared: Shared, stop: Stop, informers: Fed) {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let gc = Arc::new(Gc {
         stamps: shared.metrics.queue(NAME),
@@ -213,7 +216,7 @@ pub async fn run(shared: Shared, stop: Stop) {
             }
         }
     };
-    let watches = watch_everything(gc.clone());
+    let watches = watch_everything(gc.clone(), informers);
     tokio::select! {
         _ = processor => {}
         _ = watches => {}
@@ -221,14 +224,67 @@ pub async fn run(shared: Shared, stop: Stop) {
     }
 }
 
-/// Discovers resources and watches each (re-discovering periodically).
-async fn watch_everything(gc: Arc<Gc>) {
+/// The process's shared informers the collector reads instead of opening
+/// watches of its own (upstream's collector also uses the shared
+/// informers): pods and ReplicaSets, the kinds with the most changes.
+pub struct Fed {
+    /// Every pod.
+    pub pods: Arc<Informer<Pod>>,
+    /// Every ReplicaSet.
+    pub replica_sets: Arc<Informer<ReplicaSet>>,
+}
+
+/// A change of some kind's object, as the collector reads it.
+type GraphEvent = (
+    Arc<ApiResource>,
+    bool,
+    Event<PartialObjectMeta<DynamicObject>>,
+);
+
+/// Feeds `informer`'s objects (namespaced ones) into `events` as metadata
+/// events; returns the `(group, plural)` it covers.
+fn feed<K>(informer: &Informer<K>, events: mpsc::Sender<GraphEvent>) -> (String, String)
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let resource = Arc::new(ApiResource::erase::<K>(&()));
+    let covers = (resource.group.clone(), resource.plural.clone());
+    let mut changes = informer.snapshot_and_changes().boxed();
+    tokio::spawn(async move {
+        while let Some(change) = changes.next().await {
+            let metadata = |object: &K| PartialObjectMeta::<DynamicObject> {
+                types: Some(kube::core::TypeMeta {
+                    api_version: resource.api_version.clone(),
+                    kind: resource.kind.clone(),
+                }),
+                metadata: object.meta().clone(),
+                _phantom: std::marker::PhantomData,
+            };
+            let event = match &change {
+                Change::Applied(o) => Event::Apply(metadata(o)),
+                Change::Deleted(o) => Event::Delete(metadata(o)),
+            };
+            if events.send((resource.clone(), true, event)).await.is_err() {
+                return;
+            }
+        }
+    });
+    covers
+}
+
+/// Discovers resources and watches each (re-discovering periodically);
+/// the kinds in `informers` come from those instead.
+async fn watch_everything(gc: Arc<Gc>, informers: Fed) {
     let mut watched: HashSet<(String, String)> = HashSet::new();
-    let (events_tx, mut events_rx) = mpsc::channel::<(
-        Arc<ApiResource>,
-        bool,
-        Event<PartialObjectMeta<DynamicObject>>,
-    )>(1024);
+    let (events_tx, mut events_rx) = mpsc::channel::<GraphEvent>(1024);
+    watched.insert(feed(&informers.pods, events_tx.clone()));
+    watched.insert(feed(&informers.replica_sets, events_tx.clone()));
     let consume = {
         let gc = gc.clone();
         async move {
