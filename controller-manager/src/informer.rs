@@ -143,7 +143,12 @@ where
     /// object changed meanwhile may come twice; the later one is current).
     pub fn snapshot_and_changes(&self) -> impl futures::Stream<Item = Change<K>> + Send + 'static {
         let changes = self.changes();
-        let now: Vec<Change<K>> = self.store.state().into_iter().map(Change::Applied).collect();
+        let now: Vec<Change<K>> = self
+            .store
+            .state()
+            .into_iter()
+            .map(Change::Applied)
+            .collect();
         futures::stream::iter(now).chain(changes)
     }
 }

@@ -17,9 +17,9 @@
 
 use crate::context::{ReconcileError, Shared, Stop};
 use crate::informer::{Change, Informer};
+use futures::{StreamExt, stream::BoxStream};
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
-use futures::{StreamExt, stream::BoxStream};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
 use kube::core::PartialObjectMeta;
@@ -241,9 +241,27 @@ type GraphEvent = (
     Event<PartialObjectMeta<DynamicObject>>,
 );
 
+/// The `(group, plural)` of kind `K`, as the watched set names kinds.
+fn key_of<K: kube::Resource<DynamicType = ()>>() -> (String, String) {
+    (K::group(&()).into_owned(), K::plural(&()).into_owned())
+}
+
+impl Fed {
+    /// The kinds these informers cover.
+    fn covers() -> [(String, String); 2] {
+        [key_of::<Pod>(), key_of::<ReplicaSet>()]
+    }
+
+    /// Starts feeding every informer into `events`.
+    fn start(&self, events: &mpsc::Sender<GraphEvent>) {
+        feed(&self.pods, events.clone());
+        feed(&self.replica_sets, events.clone());
+    }
+}
+
 /// Feeds `informer`'s objects (namespaced ones) into `events` as metadata
-/// events; returns the `(group, plural)` it covers.
-fn feed<K>(informer: &Informer<K>, events: mpsc::Sender<GraphEvent>) -> (String, String)
+/// events.
+fn feed<K>(informer: &Informer<K>, events: mpsc::Sender<GraphEvent>)
 where
     K: kube::Resource<DynamicType = ()>
         + Clone
@@ -254,7 +272,6 @@ where
         + 'static,
 {
     let resource = Arc::new(ApiResource::erase::<K>(&()));
-    let covers = (resource.group.clone(), resource.plural.clone());
     let mut changes = informer.snapshot_and_changes().boxed();
     tokio::spawn(async move {
         while let Some(change) = changes.next().await {
@@ -275,7 +292,6 @@ where
             }
         }
     });
-    covers
 }
 
 /// Discovers resources and watches each (re-discovering periodically);
@@ -283,8 +299,10 @@ where
 async fn watch_everything(gc: Arc<Gc>, informers: Fed) {
     let mut watched: HashSet<(String, String)> = HashSet::new();
     let (events_tx, mut events_rx) = mpsc::channel::<GraphEvent>(1024);
-    watched.insert(feed(&informers.pods, events_tx.clone()));
-    watched.insert(feed(&informers.replica_sets, events_tx.clone()));
+    watched.extend(Fed::covers());
+    // Fed only once the first discovery is in: until then every owner's
+    // kind would look unserved, and its dependents dangling.
+    let mut informers = Some(informers);
     let consume = {
         let gc = gc.clone();
         async move {
@@ -353,6 +371,9 @@ async fn watch_everything(gc: Arc<Gc>, informers: Fed) {
                         }
                     }
                     *gc.kinds.lock().unwrap_or_else(|e| e.into_inner()) = kinds;
+                    if let Some(informers) = informers.take() {
+                        informers.start(&events_tx);
+                    }
                 }
                 Err(error) => tracing::warn!(%error, "garbage collector: discovery failed"),
             }
