@@ -14,7 +14,8 @@
 
 pub use mimalloc::MiMalloc;
 
-/// mimalloc's `mi_option_arena_eager_commit` (its `mi_option_t` order).
+/// mimalloc's `mi_option_arena_eager_commit` (its `mi_option_t` order in
+/// the bundled v3).
 const OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
 /// mimalloc's `mi_option_purge_delay` (its `mi_option_t` order).
 const OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
@@ -36,7 +37,7 @@ fn set_unless_in_env(option: libmimalloc_sys::mi_option_t, env: &str, value: std
         return;
     }
     // SAFETY: `mi_option_set` only stores an option value; the option ids
-    // used here are valid for the bundled mimalloc (v2), and the values
+    // used here are valid for the bundled mimalloc (v3), and the values
     // are in range.
     #[allow(unsafe_code)]
     unsafe {

@@ -154,21 +154,12 @@ where
 }
 
 /// One change an informer saw.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Change<K> {
     /// Created or updated (or listed).
     Applied(Arc<K>),
     /// Deleted, as last seen.
     Deleted(Arc<K>),
-}
-
-impl<K> Clone for Change<K> {
-    fn clone(&self) -> Self {
-        match self {
-            Self::Applied(o) => Self::Applied(o.clone()),
-            Self::Deleted(o) => Self::Deleted(o.clone()),
-        }
-    }
 }
 
 impl<K> Change<K> {

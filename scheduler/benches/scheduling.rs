@@ -92,6 +92,18 @@ where
         .await;
 }
 
+/// Creates pods `{prefix}-0` … `{prefix}-{count-1}` for `scheduler`.
+async fn create_pods(api: &Api<Pod>, count: usize, prefix: &str, scheduler: &str, spread: bool) {
+    create_all(count, |i| {
+        let api = api.clone();
+        let pod = pod(&format!("{prefix}-{i}"), scheduler, spread);
+        Box::pin(async move {
+            api.create(&PostParams::default(), &pod).await.unwrap();
+        })
+    })
+    .await;
+}
+
 /// Waits until `want` pods of the default scheduler are bound; returns
 /// when the first and the last binding were seen.
 async fn wait_bound(api: &Api<Pod>, want: usize) -> (Instant, Instant) {
@@ -160,18 +172,7 @@ async fn run_case(apiserver: &Path, scheduler: &Path, nodes: usize, pods: usize,
     .await;
 
     // Binding capacity alone: pods nobody schedules, bound directly.
-    create_all(pods, |i| {
-        let api = pod_api.clone();
-        Box::pin(async move {
-            api.create(
-                &PostParams::default(),
-                &pod(&format!("manual-{i}"), "manual", false),
-            )
-            .await
-            .unwrap();
-        })
-    })
-    .await;
+    create_pods(&pod_api, pods, "manual", "manual", false).await;
     let started = Instant::now();
     create_all(pods, |i| {
         let api = pod_api.clone();
@@ -196,18 +197,7 @@ async fn run_case(apiserver: &Path, scheduler: &Path, nodes: usize, pods: usize,
 
     // The scheduler: all pods pending first, then the scheduler starts.
     let created_at = Instant::now();
-    create_all(pods, |i| {
-        let api = pod_api.clone();
-        Box::pin(async move {
-            api.create(
-                &PostParams::default(),
-                &pod(&format!("pod-{i}"), "default-scheduler", spread),
-            )
-            .await
-            .unwrap();
-        })
-    })
-    .await;
+    create_pods(&pod_api, pods, "pod", "default-scheduler", spread).await;
     let creating = created_at.elapsed();
     let waiter = {
         let api = pod_api.clone();
@@ -255,18 +245,7 @@ async fn run_case(apiserver: &Path, scheduler: &Path, nodes: usize, pods: usize,
     // The watch has listed before the pods come.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let started = Instant::now();
-    create_all(pods, |i| {
-        let api = pod_api.clone();
-        Box::pin(async move {
-            api.create(
-                &PostParams::default(),
-                &pod(&format!("live-{i}"), "default-scheduler", spread),
-            )
-            .await
-            .unwrap();
-        })
-    })
-    .await;
+    create_pods(&pod_api, pods, "live", "default-scheduler", spread).await;
     let (_, done) = tokio::time::timeout(Duration::from_secs(600), waiter)
         .await
         .expect("all live pods bound in time")

@@ -8,7 +8,7 @@ use bosun_types::resources::ResourceInfo;
 use bytes::Bytes;
 use serde_json::Value;
 use serde_json::value::RawValue;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
 
 /// One cached object.
@@ -96,35 +96,18 @@ impl Entry {
         let fields =
             strategy::selectable_values(resource, |path| object.text(path).ok_or(())).ok()?;
         let resource_version = format!("\"{revision}\"");
-        let json = with_scratch(|out| {
-            out.push(b'{');
-            let members = top
-                .iter()
-                .filter(|(k, _)| !matches!(**k, "apiVersion" | "kind"));
-            for (i, (member, raw)) in members.enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                push_name(out, member);
-                if *member != "metadata" {
-                    out.extend_from_slice(raw.get().as_bytes());
-                    continue;
-                }
-                let mut meta_members: BTreeMap<&str, &str> =
-                    meta.iter().map(|(k, v)| (*k, v.get())).collect();
-                meta_members.insert("resourceVersion", &resource_version);
-                out.push(b'{');
-                for (j, (k, v)) in meta_members.iter().enumerate() {
-                    if j > 0 {
-                        out.push(b',');
-                    }
-                    push_name(out, k);
-                    out.extend_from_slice(v.as_bytes());
-                }
-                out.push(b'}');
-            }
-            out.push(b'}');
-        });
+        let mut meta_members: BTreeMap<&str, &[u8]> =
+            meta.iter().map(|(k, v)| (*k, v.get().as_bytes())).collect();
+        meta_members.insert("resourceVersion", resource_version.as_bytes());
+        let mut metadata = Vec::new();
+        push_object(&mut metadata, &meta_members);
+        let mut members: BTreeMap<&str, &[u8]> = top
+            .iter()
+            .filter(|(k, _)| !matches!(**k, "apiVersion" | "kind"))
+            .map(|(k, v)| (*k, v.get().as_bytes()))
+            .collect();
+        members.insert("metadata", &metadata);
+        let json = with_scratch(|out| push_object(out, &members));
         Some(Self {
             key: key.into(),
             stored_as: resource,
@@ -150,11 +133,7 @@ impl Entry {
         }
         let labels = meta::labels(object);
         let labels_packed = pack(labels.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]));
-        let fields = strategy::selectable_values(resource, |path| {
-            let pointer = format!("/{}", path.replace('.', "/"));
-            Ok::<_, std::convert::Infallible>(strategy::text(object.pointer(&pointer)))
-        });
-        let Ok(fields) = fields;
+        let fields = strategy::selectable_values_of(resource, object);
         let fields_packed = pack(fields.iter().map(String::as_str));
         let namespace = meta::namespace(object).into();
         let name = meta::name(object).into();
@@ -249,26 +228,36 @@ fn with_scratch(write: impl FnOnce(&mut Vec<u8>)) -> Bytes {
     })
 }
 
-/// Writes `"name":` for a member name read without escapes (so it needs
-/// none).
-fn push_name(out: &mut Vec<u8>, name: &str) {
-    out.push(b'"');
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b"\":");
+/// Writes a JSON object of `members` (names read without escapes, so
+/// they need none; values as raw JSON text), in their order.
+fn push_object(out: &mut Vec<u8>, members: &BTreeMap<&str, &[u8]>) {
+    out.push(b'{');
+    for (i, (name, value)) in members.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'"');
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\":");
+        out.extend_from_slice(value);
+    }
+    out.push(b'}');
 }
 
 /// An object read as raw members, whose member objects are read (once
 /// each) when a dotted path goes through them.
 struct RawObject<'a> {
     top: &'a BTreeMap<&'a str, &'a RawValue>,
-    members: BTreeMap<&'a str, Option<BTreeMap<&'a str, &'a RawValue>>>,
+    /// Member objects already read, by the address of their text (`None`:
+    /// not readable as raw members).
+    read: HashMap<usize, Option<BTreeMap<&'a str, &'a RawValue>>>,
 }
 
 impl<'a> RawObject<'a> {
     fn new(top: &'a BTreeMap<&'a str, &'a RawValue>) -> Self {
         Self {
             top,
-            members: BTreeMap::new(),
+            read: HashMap::new(),
         }
     }
 
@@ -276,38 +265,23 @@ impl<'a> RawObject<'a> {
     /// reached through a non-object; `None` when an object on the way
     /// cannot be read as raw members.
     fn text(&mut self, path: &str) -> Option<String> {
-        let mut segments = path.split('.');
-        let first = segments.next().unwrap_or_default();
-        let Some((&first, &top_raw)) = self.top.get_key_value(first) else {
-            return Some(String::new());
-        };
-        let mut raw = top_raw;
-        if let Some(second) = segments.next() {
-            if !top_raw.get().starts_with('{') {
-                return Some(String::new());
-            }
-            let member = match self.members.entry(first) {
-                std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
-                std::collections::btree_map::Entry::Vacant(v) => {
-                    v.insert(serde_json::from_str(top_raw.get()).ok())
-                }
+        let mut at: Option<&'a RawValue> = None;
+        for segment in path.split('.') {
+            let members = match at {
+                None => self.top,
+                Some(raw) if raw.get().starts_with('{') => self
+                    .read
+                    .entry(raw.get().as_ptr() as usize)
+                    .or_insert_with(|| serde_json::from_str(raw.get()).ok())
+                    .as_ref()?,
+                Some(_) => return Some(String::new()),
             };
-            match member.as_ref()?.get(second) {
-                Some(next) => raw = next,
+            match members.get(segment) {
+                Some(&next) => at = Some(next),
                 None => return Some(String::new()),
             }
         }
-        for segment in segments {
-            if !raw.get().starts_with('{') {
-                return Some(String::new());
-            }
-            let map: BTreeMap<&str, &RawValue> = serde_json::from_str(raw.get()).ok()?;
-            match map.get(segment) {
-                Some(next) => raw = next,
-                None => return Some(String::new()),
-            }
-        }
-        let value: Value = serde_json::from_str(raw.get()).ok()?;
+        let value: Value = serde_json::from_str(at?.get()).ok()?;
         Some(strategy::text(Some(&value)))
     }
 }

@@ -126,6 +126,16 @@ pub fn selectable_values<E>(
         .collect()
 }
 
+/// [`selectable_values`] of a decoded object.
+pub fn selectable_values_of(resource: &ResourceInfo, object: &Value) -> Vec<String> {
+    let values = selectable_values(resource, |path| {
+        let pointer = format!("/{}", path.replace('.', "/"));
+        Ok::<_, std::convert::Infallible>(text(object.pointer(&pointer)))
+    });
+    let Ok(values) = values;
+    values
+}
+
 /// The field values a field selector matches against, as upstream computes
 /// them (missing fields are empty strings; booleans print as `true`/`false`).
 pub fn field_set(
@@ -145,11 +155,7 @@ pub fn field_set(
             text(meta.and_then(|m| m.get("namespace"))),
         );
     }
-    let values = selectable_values(resource, |path| {
-        let pointer = format!("/{}", path.replace('.', "/"));
-        Ok::<_, std::convert::Infallible>(text(object.pointer(&pointer)))
-    });
-    let Ok(values) = values;
+    let values = selectable_values_of(resource, object);
     for (field, value) in selectable_fields(resource).iter().zip(values) {
         fields.insert((*field).to_owned(), value);
     }

@@ -273,16 +273,17 @@ where
 {
     let resource = Arc::new(ApiResource::erase::<K>(&()));
     let mut changes = informer.snapshot_and_changes().boxed();
+    let types = kube::core::TypeMeta {
+        api_version: resource.api_version.clone(),
+        kind: resource.kind.clone(),
+    };
     tokio::spawn(async move {
+        let metadata = |object: &K| PartialObjectMeta::<DynamicObject> {
+            types: Some(types.clone()),
+            metadata: object.meta().clone(),
+            _phantom: std::marker::PhantomData,
+        };
         while let Some(change) = changes.next().await {
-            let metadata = |object: &K| PartialObjectMeta::<DynamicObject> {
-                types: Some(kube::core::TypeMeta {
-                    api_version: resource.api_version.clone(),
-                    kind: resource.kind.clone(),
-                }),
-                metadata: object.meta().clone(),
-                _phantom: std::marker::PhantomData,
-            };
             let event = match &change {
                 Change::Applied(o) => Event::Apply(metadata(o)),
                 Change::Deleted(o) => Event::Delete(metadata(o)),
