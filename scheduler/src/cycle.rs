@@ -138,7 +138,7 @@ impl Cycle {
         match core::schedule(pod, &cache.snapshot, &self.config, rng, *start_index) {
             Ok(result) => {
                 *start_index = result.next_start_index;
-                if !cache.assume(Arc::new(pod.clone()), &result.node_name) {
+                if !cache.assume(Arc::clone(&queued.pod), &result.node_name) {
                     return Decision::Skip;
                 }
                 match cache.reserve_volumes(pod, &result.node_name) {

@@ -1088,26 +1088,57 @@ pub fn resources_in<'a>(
         .filter(move |r| r.group == group && r.version == version)
 }
 
+/// [`RESOURCES`] indexed by a name (plural or kind): every entry with that
+/// name, in table order. Lookups run on every request, so they hash the name
+/// instead of comparing it with each of the table's entries.
+type NameIndex = std::collections::HashMap<&'static str, Vec<&'static ResourceInfo>>;
+
+/// [`RESOURCES`] by plural.
+static BY_PLURAL: std::sync::LazyLock<NameIndex> =
+    std::sync::LazyLock::new(|| index_by(|r| r.plural));
+/// [`RESOURCES`] by kind.
+static BY_KIND: std::sync::LazyLock<NameIndex> = std::sync::LazyLock::new(|| index_by(|r| r.kind));
+
+fn index_by(name: fn(&ResourceInfo) -> &'static str) -> NameIndex {
+    let mut index = NameIndex::new();
+    for r in RESOURCES {
+        index.entry(name(r)).or_default().push(r);
+    }
+    index
+}
+
+/// The first entry under `name` in `index` served in `group`/`version`.
+fn find_in(
+    index: &NameIndex,
+    name: &str,
+    group: &str,
+    version: &str,
+) -> Option<&'static ResourceInfo> {
+    index
+        .get(name)?
+        .iter()
+        .find(|r| r.group == group && r.version == version)
+        .copied()
+}
+
 /// The resource `plural` in `group`/`version`.
 pub fn find_by_plural(group: &str, version: &str, plural: &str) -> Option<&'static ResourceInfo> {
-    RESOURCES
-        .iter()
-        .find(|r| r.group == group && r.version == version && r.plural == plural)
+    find_in(&BY_PLURAL, plural, group, version)
 }
 
 /// The resource serving `kind` in `group`/`version`.
 pub fn find_by_kind(group: &str, version: &str, kind: &str) -> Option<&'static ResourceInfo> {
-    RESOURCES
-        .iter()
-        .find(|r| r.group == group && r.version == version && r.kind == kind)
+    find_in(&BY_KIND, kind, group, version)
 }
 
 /// The resource `plural` of `group` in the group's preferred version (the
 /// first version, in discovery order, that serves it).
 pub fn find_preferred(group: &str, plural: &str) -> Option<&'static ResourceInfo> {
-    RESOURCES
+    BY_PLURAL
+        .get(plural)?
         .iter()
-        .find(|r| r.group == group && r.plural == plural)
+        .find(|r| r.group == group)
+        .copied()
 }
 
 /// The resource a short name means, as kubectl resolves it: the first match in

@@ -55,24 +55,7 @@ pub fn peak_rss(pid: u32) -> f64 {
         / 1024.0
 }
 
-/// CPU seconds (user + system) `pid` has used so far, from /proc.
-pub fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command (which may hold spaces) start after ')'.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 here;
-    // the kernel reports them in USER_HZ, 100 on Linux.
-    (ticks(11) + ticks(12)) / 100.0
-}
+pub use bosun_runtime::testing::cpu_seconds;
 
 /// Polls `check` every 100 ms until it holds (bounded at 15 minutes).
 pub async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {

@@ -23,6 +23,11 @@ pub struct NonZeroRequested {
 #[derive(Clone, Debug)]
 pub struct NodeInfo {
     node: Arc<Node>,
+    /// `spec.unschedulable`, kept here so filters scanning many nodes do
+    /// not read the node object (a cache miss per node) for it.
+    unschedulable: bool,
+    /// Whether the node has any taint (same reason).
+    tainted: bool,
     allocatable: Resource,
     problem: Option<String>,
     pods: Vec<Arc<PodInfo>>,
@@ -39,6 +44,8 @@ impl NodeInfo {
     pub fn new(node: Arc<Node>) -> Self {
         let mut info = NodeInfo {
             node: Arc::clone(&node),
+            unschedulable: false,
+            tainted: false,
             allocatable: Resource::default(),
             problem: None,
             pods: Vec::new(),
@@ -71,6 +78,11 @@ impl NodeInfo {
                 self.problem = Some(format!("status.allocatable: {e}"));
             }
         }
+        let spec = node.spec.as_ref();
+        self.unschedulable = spec.and_then(|s| s.unschedulable).unwrap_or(false);
+        self.tainted = spec
+            .and_then(|s| s.taints.as_ref())
+            .is_some_and(|t| !t.is_empty());
         self.node = node;
         self.generation += 1;
     }
@@ -97,6 +109,9 @@ impl NodeInfo {
 
     /// The node's taints.
     pub fn taints(&self) -> &[Taint] {
+        if !self.tainted {
+            return &[];
+        }
         self.node
             .spec
             .as_ref()
@@ -106,11 +121,7 @@ impl NodeInfo {
 
     /// Whether `spec.unschedulable` is set.
     pub fn unschedulable(&self) -> bool {
-        self.node
-            .spec
-            .as_ref()
-            .and_then(|s| s.unschedulable)
-            .unwrap_or(false)
+        self.unschedulable
     }
 
     /// Why the node object itself is unusable (unparseable allocatable), if it is.

@@ -162,8 +162,13 @@ pub fn allocatable_and_requested(
 }
 
 fn scale(part: i64, whole: i64) -> i64 {
-    // part * 100 / whole without overflow.
-    i64::try_from(i128::from(part) * i128::from(MAX_NODE_SCORE) / i128::from(whole)).unwrap_or(0)
+    // part * 100 / whole without overflow; 128-bit division (a library
+    // call) only when the product does not fit.
+    match part.checked_mul(MAX_NODE_SCORE) {
+        Some(product) => product / whole,
+        None => i64::try_from(i128::from(part) * i128::from(MAX_NODE_SCORE) / i128::from(whole))
+            .unwrap_or(0),
+    }
 }
 
 fn least_requested_score(requested: i64, capacity: i64) -> i64 {
