@@ -176,3 +176,14 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     // the kernel reports them in USER_HZ, 100 on Linux.
     (ticks(11) + ticks(12)) / 100.0
 }
+
+/// Peak RSS (VmHWM) of `pid` in MiB.
+pub fn peak_rss(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
+}

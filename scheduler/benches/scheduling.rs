@@ -17,7 +17,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use bosun_runtime::testing::cpu_seconds;
+use bosun_runtime::testing::{cpu_seconds, peak_rss};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
@@ -275,8 +275,10 @@ async fn run_case(apiserver: &Path, scheduler: &Path, nodes: usize, pods: usize,
     let cpu_used = cpu_since(cpu_before, cpu(&server.0, Some(&scheduler_process.0)));
     let took = done.duration_since(started).as_secs_f64();
     println!(
-        "{nodes} nodes / {pods} more pods created while the scheduler runs: first created to last bound {took:.2} s = {:.0} pods/s end to end; {cpu_used}",
-        pods as f64 / took
+        "{nodes} nodes / {pods} more pods created while the scheduler runs: first created to last bound {took:.2} s = {:.0} pods/s end to end; {cpu_used}; peak RSS MiB: apiserver {:.0}, scheduler {:.0}",
+        pods as f64 / took,
+        peak_rss(server.0.id()),
+        peak_rss(scheduler_process.0.id())
     );
 }
 

@@ -249,7 +249,7 @@ async fn drive<K>(
         match event {
             Ok(Event::Init) => relist = Some(Vec::new()),
             Ok(Event::InitApply(object)) => {
-                let object = Arc::new(object);
+                let object = Arc::new(trimmed(object));
                 if let Some(list) = relist.as_mut() {
                     list.push(object.clone());
                 }
@@ -259,11 +259,19 @@ async fn drive<K>(
                 handle(vec![Change::Resynced(relist.take().unwrap_or_default())]);
                 let _ = synced.send(true);
             }
-            Ok(Event::Apply(object)) => handle(vec![Change::Upsert(Arc::new(object))]),
-            Ok(Event::Delete(object)) => handle(vec![Change::Delete(Arc::new(object))]),
+            Ok(Event::Apply(object)) => handle(vec![Change::Upsert(Arc::new(trimmed(object)))]),
+            Ok(Event::Delete(object)) => handle(vec![Change::Delete(Arc::new(trimmed(object)))]),
             Err(error) => tracing::debug!(%error, "watch error"),
         }
     }
+}
+
+/// `object` without `metadata.managedFields`, which nothing here reads: as
+/// upstream's scheduler trims them from its informers' objects, so the
+/// cache does not keep them for every pod.
+fn trimmed<K: kube::Resource>(mut object: K) -> K {
+    object.meta_mut().managed_fields = None;
+    object
 }
 
 fn events<K>(api: Api<K>) -> impl Stream<Item = watcher::Result<Event<K>>> + Send

@@ -44,18 +44,7 @@ fn spawn(bin: &Path, args: &[&str], log: &Path) -> Killed {
     )
 }
 
-/// Peak RSS (VmHWM) of `pid` in MiB.
-pub fn peak_rss(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
-}
-
-pub use bosun_runtime::testing::cpu_seconds;
+pub use bosun_runtime::testing::{cpu_seconds, peak_rss};
 
 /// Polls `check` every 100 ms until it holds (bounded at 15 minutes).
 pub async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
