@@ -471,9 +471,24 @@ on_both_backends!(services_get_addresses_and_ports);
 
 async fn pods_bind_once_and_delete_gracefully(c: Cluster) {
     c.kubectl(&["run", "p", "--image=busybox"]).ok();
+    // A binding for another pod of the same name (its uid) is refused.
+    let stale = c.manifest(
+        "stale-binding.json",
+        r#"{"apiVersion":"v1","kind":"Binding","metadata":{"name":"p","uid":"not-this-pod"},"target":{"apiVersion":"v1","kind":"Node","name":"node-1"}}"#,
+    );
+    let refused = c
+        .kubectl(&[
+            "create",
+            "--raw",
+            "/api/v1/namespaces/default/pods/p/binding",
+            "-f",
+            &stale,
+        ])
+        .err();
+    assert!(refused.contains("Precondition failed: UID"), "{refused}");
     let binding = c.manifest(
         "binding.json",
-        r#"{"apiVersion":"v1","kind":"Binding","metadata":{"name":"p"},"target":{"apiVersion":"v1","kind":"Node","name":"node-1"}}"#,
+        r#"{"apiVersion":"v1","kind":"Binding","metadata":{"name":"p","annotations":{"bound-by":"test"}},"target":{"apiVersion":"v1","kind":"Node","name":"node-1"}}"#,
     );
     c.kubectl(&[
         "create",
@@ -483,10 +498,17 @@ async fn pods_bind_once_and_delete_gracefully(c: Cluster) {
         &binding,
     ])
     .ok();
+    // The node, the binding's annotations and PodScheduled=True.
     assert_eq!(
-        c.kubectl(&["get", "pod", "p", "-o", "jsonpath={.spec.nodeName}"])
-            .ok(),
-        "node-1"
+        c.kubectl(&[
+            "get",
+            "pod",
+            "p",
+            "-o",
+            r#"jsonpath={.spec.nodeName} {.metadata.annotations.bound-by} {.status.conditions[?(@.type=="PodScheduled")].status}"#
+        ])
+        .ok(),
+        "node-1 test True"
     );
     let again = c
         .kubectl(&[
@@ -518,6 +540,29 @@ async fn pods_bind_once_and_delete_gracefully(c: Cluster) {
     c.kubectl(&["delete", "pod", "p", "--grace-period=0", "--force"])
         .ok();
     assert!(c.kubectl(&["get", "pod", "p"]).err().contains("not found"));
+    // A pod with scheduling gates cannot be bound.
+    let gated = c.manifest(
+        "gated.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: g}\nspec:\n  schedulingGates: [{name: wait}]\n  containers: [{name: c, image: busybox}]\n",
+    );
+    c.kubectl(&["apply", "-f", &gated]).ok();
+    let gated_binding = c.manifest(
+        "gated-binding.json",
+        r#"{"apiVersion":"v1","kind":"Binding","metadata":{"name":"g"},"target":{"apiVersion":"v1","kind":"Node","name":"node-1"}}"#,
+    );
+    let refused = c
+        .kubectl(&[
+            "create",
+            "--raw",
+            "/api/v1/namespaces/default/pods/g/binding",
+            "-f",
+            &gated_binding,
+        ])
+        .err();
+    assert!(
+        refused.contains("has non-empty .spec.schedulingGates"),
+        "{refused}"
+    );
 }
 on_both_backends!(pods_bind_once_and_delete_gracefully);
 

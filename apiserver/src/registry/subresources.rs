@@ -191,29 +191,55 @@ impl Registry {
             e.message = format!("Operation cannot be fulfilled on pods/binding \"{pod}\": {why}");
             e
         };
-        // Binding is not a pod update: update validation (which forbids
-        // changing spec.nodeName) does not apply.
-        let options = WriteOptions {
-            skip_validation: true,
-            ..WriteOptions::default()
-        };
-        self.guaranteed_update(pods, Some(namespace), pod, Some("binding"), None, &options, Tracking::Untracked, |old| {
-            if meta::is_deleting(old) {
+        let uid = binding
+            .pointer("/metadata/uid")
+            .and_then(Value::as_str)
+            .filter(|u| !u.is_empty());
+        let annotations = binding
+            .pointer("/metadata/annotations")
+            .and_then(Value::as_object);
+        // As upstream: the pod is changed straight in storage (the Binding
+        // was what the request validated), edited in place.
+        self.update_stored(pods, Some(namespace), pod, |object| {
+            if let Some(uid) = uid {
+                let stored = meta::metadata(object).and_then(|m| m.get("uid")).and_then(Value::as_str).unwrap_or("");
+                if stored != uid {
+                    return Err(binding_conflict(format!(
+                        "Precondition failed: UID in precondition: {uid}, UID in object meta: {stored}"
+                    )));
+                }
+            }
+            if meta::is_deleting(object) {
                 return Err(binding_conflict(format!("pod {pod} is being deleted, cannot be assigned to a host")));
             }
-            let current = old.pointer("/spec/nodeName").and_then(Value::as_str).unwrap_or("");
+            let current = object.pointer("/spec/nodeName").and_then(Value::as_str).unwrap_or("");
             if !current.is_empty() {
                 return Err(binding_conflict(format!("pod {pod} is already assigned to node \"{current}\"")));
             }
-            let mut new = old.clone();
-            if let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) {
+            let gated = object
+                .pointer("/spec/schedulingGates")
+                .and_then(Value::as_array)
+                .is_some_and(|g| !g.is_empty());
+            if gated {
+                return Err(binding_conflict(format!("pod {pod} has non-empty .spec.schedulingGates")));
+            }
+            if let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) {
                 spec.insert("nodeName".into(), json!(node));
             }
-            set_condition(&mut new, json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": meta::now_rfc3339()}));
-            Ok(new)
+            if let Some(annotations) = annotations.filter(|a| !a.is_empty()) {
+                let into = metadata_mut(object)
+                    .entry("annotations")
+                    .or_insert_with(|| json!({}));
+                if let Some(into) = into.as_object_mut() {
+                    for (k, v) in annotations {
+                        into.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+            set_condition(object, json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": meta::now_rfc3339()}));
+            Ok(())
         })
         .await
-        .map(|_| ())
     }
 
     /// Evicts a pod: deletes it with the eviction's delete options.

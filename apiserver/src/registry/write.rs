@@ -54,8 +54,6 @@ impl Target {
 /// How a write is recorded in `metadata.managedFields`.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Tracking<'a> {
-    /// Not recorded: the server's own bookkeeping (bindings), as upstream.
-    Untracked,
     /// A create, update or non-apply patch by `manager` through
     /// `subresource`: recorded once the object is defaulted and validated.
     Update {
@@ -718,6 +716,48 @@ impl Registry {
                         outcome
                     });
                 }
+            }
+        }
+        Err(ApiError::conflict(
+            resource,
+            name,
+            "too many concurrent updates, please try again",
+        ))
+    }
+
+    /// Read-modify-write of the stored object alone, as upstream's binding
+    /// writes the pod: no defaulting, admission or validation of the object
+    /// (those ran on the request's own object), no managedFields. `change`
+    /// edits the decoded object in place, so no copy of it is made; a
+    /// change that leaves it as stored writes nothing. Races are retried.
+    pub(super) async fn update_stored<F>(
+        &self,
+        resource: &ResourceInfo,
+        namespace: Option<&str>,
+        name: &str,
+        mut change: F,
+    ) -> Result<(), ApiError>
+    where
+        F: FnMut(&mut Value) -> Result<(), ApiError>,
+    {
+        let key = Self::key(resource, namespace, name);
+        for _ in 0..MAX_RETRIES {
+            let current = self
+                .storage
+                .get(&key)
+                .await
+                .map_err(|e| ApiError::from_storage(e, resource, name))?;
+            let mut object = codec::decode_as(resource, &current)?;
+            set_type_meta(&mut object, resource);
+            change(&mut object)?;
+            let bytes = codec::encode_as(resource, &object)?;
+            if bytes == current.value {
+                return Ok(());
+            }
+            match self.storage.update(&key, bytes, current.mod_revision).await {
+                Ok(_) => return Ok(()),
+                Err(StorageError::Conflict { .. }) => continue,
+                Err(e) => return Err(ApiError::from_storage(e, resource, name)),
             }
         }
         Err(ApiError::conflict(
