@@ -881,6 +881,48 @@ async fn unknown_fields_follow_field_validation(c: Cluster) {
 }
 on_both_backends!(unknown_fields_follow_field_validation);
 
+/// A `kind: List` file: kubectl validates its items client side against
+/// `/openapi/v2` (v3 has no List), then creates or applies each item; what
+/// `get -o yaml` prints (a List) applies back unchanged.
+async fn lists_are_validated_then_created(c: Cluster) {
+    let list = c.manifest(
+        "list.yaml",
+        "apiVersion: v1\nkind: List\nitems:\n\
+         - {apiVersion: v1, kind: ConfigMap, metadata: {name: one}, data: {a: \"1\"}}\n\
+         - apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: web}\n  spec:\n\
+         \x20   selector: {matchLabels: {app: web}}\n\
+         \x20   template:\n      metadata: {labels: {app: web}}\n\
+         \x20     spec: {containers: [{name: c, image: nginx, ports: [{containerPort: 80}]}]}\n",
+    );
+    assert_eq!(
+        c.kubectl(&["create", "-f", &list]).ok().trim(),
+        "configmap/one created\ndeployment.apps/web created"
+    );
+    let bad = c.manifest(
+        "bad-list.yaml",
+        "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: two}, bogus: 1}\n",
+    );
+    for version in ["1.32", "1.33"] {
+        let refused = c.kubectl_at(version, &["create", "-f", &bad]).err();
+        assert!(
+            refused.contains(
+                "ValidationError(ConfigMap): unknown field \"bogus\" in io.k8s.api.core.v1.ConfigMap"
+            ),
+            "{refused}"
+        );
+    }
+    let printed = c.manifest(
+        "printed.yaml",
+        &c.kubectl(&["get", "deploy,cm", "-o", "yaml"]).ok(),
+    );
+    let applied = c.kubectl(&["apply", "-f", &printed]).ok();
+    assert!(
+        applied.contains("deployment.apps/web configured"),
+        "{applied}"
+    );
+}
+on_both_backends!(lists_are_validated_then_created);
+
 async fn versions_sharing_storage_convert(c: Cluster) {
     let event = c.manifest(
         "event.yaml",

@@ -54,12 +54,17 @@
 //! * Both are JSON only: a request whose `Accept` excludes `application/json`
 //!   (e.g. protobuf only) gets 406 upstream.
 //!
-//! `/openapi/v2` is not needed by kubectl 1.32 once these exist; keep it 404.
+//! * `GET /openapi/v2` with [`OpenApiV2`]: kubectl still reads it to validate
+//!   the items of a `kind: List` file client side (see [`v2`]).
 
 mod catalog;
 mod kinds;
 mod list_facts;
 mod paths;
+mod v2;
+mod v2_proto;
+
+pub use self::v2::OpenApiV2;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;

@@ -170,6 +170,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/{version}", get(discovery::core_resources))
         .route("/apis/{group}", get(discovery::api_group))
         .route("/apis/{group}/{version}", get(discovery::group_resources))
+        .route("/openapi/v2", get(openapi::v2))
         .route("/openapi/v3", get(openapi::index))
         .route("/openapi/v3/{*path}", get(openapi::document))
         .route("/metrics", get(metrics))
