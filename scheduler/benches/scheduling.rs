@@ -7,6 +7,9 @@
 //! clients. Then, with the scheduler running, M more pods are created and
 //! the time from the first create to the last binding is measured (end to
 //! end, as scheduler_perf measures with its scheduler already running).
+//! Bindings are observed through one metadata watch that has listed before
+//! each measured phase starts; CPU seconds of the apiserver, the scheduler
+//! and this process (load generator and observer) are printed per phase.
 //!
 //! ```sh
 //! cargo build --release -p bosun-apiserver -p bosun-scheduler
@@ -105,18 +108,20 @@ async fn create_pods(api: &Api<Pod>, count: usize, prefix: &str, scheduler: &str
     .await;
 }
 
-/// Waits until `want` pods of the default scheduler are bound; returns
-/// when the first and the last binding were seen.
-async fn wait_bound(api: &Api<Pod>, want: usize) -> (Instant, Instant) {
-    wait_bound_named(api, "pod-", want).await
-}
-
-/// As [`wait_bound`], counting only pods whose name starts with `prefix`.
-/// One metadata watch filtered on `spec.nodeName!=` (a pod entering the
+/// Waits until `want` pods whose name starts with `prefix` are bound;
+/// returns when the first and the last binding were seen. `ready` is told
+/// once the watch has listed, so the measured phase starts with its
+/// observer running. One metadata watch filtered on `spec.nodeName!=` (a pod entering the
 /// filter arrives as added), so observing does not load the machine it
 /// measures by decoding every pod in full; only default-scheduler pods are
 /// unbound while it runs.
-async fn wait_bound_named(api: &Api<Pod>, prefix: &str, want: usize) -> (Instant, Instant) {
+async fn wait_bound_named(
+    api: &Api<Pod>,
+    prefix: &str,
+    want: usize,
+    ready: tokio::sync::oneshot::Sender<()>,
+) -> (Instant, Instant) {
+    let mut ready = Some(ready);
     let api: Api<kube::core::PartialObjectMeta<Pod>> =
         Api::namespaced(api.clone().into_client(), "default");
     let config = watcher::Config::default().fields("spec.nodeName!=");
@@ -126,6 +131,12 @@ async fn wait_bound_named(api: &Api<Pod>, prefix: &str, want: usize) -> (Instant
     while let Some(event) = stream.next().await {
         let pod = match event {
             Ok(watcher::Event::Apply(p) | watcher::Event::InitApply(p)) => p,
+            Ok(watcher::Event::InitDone) => {
+                if let Some(ready) = ready.take() {
+                    let _ = ready.send(());
+                }
+                continue;
+            }
             _ => continue,
         };
         if let Some(name) = pod.metadata.name.filter(|n| n.starts_with(prefix)) {
@@ -218,10 +229,12 @@ async fn run_case(apiserver: &Path, scheduler: &Path, nodes: usize, pods: usize,
     let created_at = Instant::now();
     create_pods(&pod_api, pods, "pod", "default-scheduler", spread).await;
     let creating = created_at.elapsed();
+    let (ready, listed) = tokio::sync::oneshot::channel();
     let waiter = {
         let api = pod_api.clone();
-        tokio::spawn(async move { wait_bound(&api, pods).await })
+        tokio::spawn(async move { wait_bound_named(&api, "pod-", pods, ready).await })
     };
+    listed.await.unwrap();
     let sched_log = std::fs::File::create(dir.path().join("scheduler.log")).unwrap();
     let sched_started = Instant::now();
     let cpu_before = cpu(&server.0, None);
@@ -259,12 +272,12 @@ async fn run_case(apiserver: &Path, scheduler: &Path, nodes: usize, pods: usize,
 
     // End to end with the scheduler running: from the first pod created
     // to the last binding persisted (scheduler_perf's setting).
+    let (ready, listed) = tokio::sync::oneshot::channel();
     let waiter = {
         let api = pod_api.clone();
-        tokio::spawn(async move { wait_bound_named(&api, "live-", pods).await })
+        tokio::spawn(async move { wait_bound_named(&api, "live-", pods, ready).await })
     };
-    // The watch has listed before the pods come.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    listed.await.unwrap();
     let started = Instant::now();
     let cpu_before = cpu(&server.0, Some(&scheduler_process.0));
     create_pods(&pod_api, pods, "live", "default-scheduler", spread).await;

@@ -170,11 +170,13 @@ async fn admit_pod_priority(registry: &Registry, pod: &mut Value) -> Result<(), 
 
 /// Every PriorityClass, as admission reads them.
 async fn priority_classes(registry: &Registry) -> Result<Vec<ClassFacts>, AdmissionError> {
+    // Every pod create without a class reads them: decoded straight into
+    // the few fields admission needs.
     let classes = registry
-        .lookup_all(resource("scheduling.k8s.io", "priorityclasses")?)
+        .lookup_all_as::<priority::StoredClass>(resource("scheduling.k8s.io", "priorityclasses")?)
         .await
         .map_err(AdmissionError::Read)?;
-    Ok(classes.iter().map(ClassFacts::of).collect())
+    Ok(classes.into_iter().map(ClassFacts::from).collect())
 }
 
 /// A v1 resource of the built-in table.

@@ -115,6 +115,33 @@ pub struct ClassFacts {
     pub preemption_policy: Option<String>,
 }
 
+/// A PriorityClass as stored, reduced to what [`ClassFacts`] holds.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct StoredClass {
+    metadata: StoredName,
+    value: i64,
+    global_default: bool,
+    preemption_policy: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct StoredName {
+    name: String,
+}
+
+impl From<StoredClass> for ClassFacts {
+    fn from(class: StoredClass) -> Self {
+        Self {
+            name: class.metadata.name,
+            value: class.value,
+            global_default: class.global_default,
+            preemption_policy: class.preemption_policy,
+        }
+    }
+}
+
 impl ClassFacts {
     /// Reads a PriorityClass object; missing or mistyped fields read as
     /// Go's zero values.
@@ -259,6 +286,18 @@ pub fn check_single_default(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_classes_read_as_the_tree_reads_them() {
+        for text in [
+            r#"{"apiVersion":"scheduling.k8s.io/v1","kind":"PriorityClass","metadata":{"name":"high","uid":"u"},"value":1000,"globalDefault":true,"preemptionPolicy":"Never","description":"d"}"#,
+            r#"{"metadata":{"name":"bare"},"value":-5}"#,
+        ] {
+            let typed: StoredClass = serde_json::from_str(text).expect("reads");
+            let tree: serde_json::Value = serde_json::from_str(text).expect("json");
+            assert_eq!(ClassFacts::from(typed), ClassFacts::of(&tree));
+        }
+    }
 
     fn class(name: &str, value: i64, global_default: bool, policy: &str) -> ClassFacts {
         ClassFacts {

@@ -39,6 +39,30 @@ impl Registry {
         }
     }
 
+    /// [`Registry::lookup_all`] read straight into `T` (which typically
+    /// names only the few fields a check needs, so the rest is skipped
+    /// rather than built into a tree). An object `T` cannot read is left out.
+    pub async fn lookup_all_as<T: serde::de::DeserializeOwned>(
+        &self,
+        resource: &ResourceInfo,
+    ) -> Result<Vec<T>, ApiError> {
+        let params = ListParams::default();
+        if let Some(cache) = self.cache.as_ref()
+            && let Some(list) = cache.list(resource, None, &params, None).await
+        {
+            return Ok(list
+                .items
+                .iter()
+                .filter_map(|item| serde_json::from_slice::<T>(item).ok())
+                .collect());
+        }
+        let (items, _, _) = self.list_items(resource, None, &params).await?;
+        Ok(items
+            .into_iter()
+            .filter_map(|object| serde_json::from_value::<T>(object).ok())
+            .collect())
+    }
+
     /// Every object of `resource` (in all namespaces) as the write path's
     /// checks see them: the watch cache as it stands, without waiting for
     /// it to catch up with storage (as upstream's listers), or storage when
