@@ -68,27 +68,10 @@ impl Registry {
     /// it to catch up with storage (as upstream's listers), or storage when
     /// there is no ready cache. Objects carry `apiVersion` and `kind`.
     pub async fn lookup_all(&self, resource: &ResourceInfo) -> Result<Vec<Value>, ApiError> {
-        let params = ListParams::default();
-        if let Some(cache) = self.cache.as_ref()
-            && let Some(list) = cache.list(resource, None, &params, None).await
-        {
-            return Ok(list
-                .items
-                .iter()
-                .filter_map(|item| serde_json::from_slice::<Value>(item).ok())
-                .map(|mut object| {
-                    super::set_type_meta(&mut object, resource);
-                    object
-                })
-                .collect());
+        let mut objects = self.lookup_all_as::<Value>(resource).await?;
+        for object in &mut objects {
+            super::set_type_meta(object, resource);
         }
-        let (items, _, _) = self.list_items(resource, None, &params).await?;
-        Ok(items
-            .into_iter()
-            .map(|mut object| {
-                super::set_type_meta(&mut object, resource);
-                object
-            })
-            .collect())
+        Ok(objects)
     }
 }

@@ -718,11 +718,25 @@ impl Registry {
                 }
             }
         }
-        Err(ApiError::conflict(
-            resource,
-            name,
-            "too many concurrent updates, please try again",
-        ))
+        Err(retries_exhausted(resource, name))
+    }
+
+    /// The stored key-value at `key` and its object, decoded, with
+    /// `apiVersion` and `kind` set.
+    async fn read_stored(
+        &self,
+        key: &[u8],
+        resource: &ResourceInfo,
+        name: &str,
+    ) -> Result<(KeyValue, Value), ApiError> {
+        let current = self
+            .storage
+            .get(key)
+            .await
+            .map_err(|e| ApiError::from_storage(e, resource, name))?;
+        let mut object = codec::decode_as(resource, &current)?;
+        set_type_meta(&mut object, resource);
+        Ok((current, object))
     }
 
     /// Read-modify-write of the stored object alone, as upstream's binding
@@ -742,13 +756,7 @@ impl Registry {
     {
         let key = Self::key(resource, namespace, name);
         for _ in 0..MAX_RETRIES {
-            let current = self
-                .storage
-                .get(&key)
-                .await
-                .map_err(|e| ApiError::from_storage(e, resource, name))?;
-            let mut object = codec::decode_as(resource, &current)?;
-            set_type_meta(&mut object, resource);
+            let (current, mut object) = self.read_stored(&key, resource, name).await?;
             change(&mut object)?;
             let bytes = codec::encode_as(resource, &object)?;
             if bytes == current.value {
@@ -760,11 +768,7 @@ impl Registry {
                 Err(e) => return Err(ApiError::from_storage(e, resource, name)),
             }
         }
-        Err(ApiError::conflict(
-            resource,
-            name,
-            "too many concurrent updates, please try again",
-        ))
+        Err(retries_exhausted(resource, name))
     }
 
     /// Read-modify-write with upstream's rules: a client precondition that is
@@ -790,16 +794,10 @@ impl Registry {
     {
         let key = Self::key(resource, namespace, name);
         for _ in 0..MAX_RETRIES {
-            let current = self
-                .storage
-                .get(&key)
-                .await
-                .map_err(|e| ApiError::from_storage(e, resource, name))?;
+            let (current, old) = self.read_stored(&key, resource, name).await?;
             if precondition.is_some_and(|p| p != current.mod_revision) {
                 return Err(ApiError::stale(resource, name));
             }
-            let mut old = codec::decode_as(resource, &current)?;
-            set_type_meta(&mut old, resource);
             let mut new = build(&old)?;
             if let Tracking::Update { .. } = tracking {
                 apply::normalize_reset(&mut new);
@@ -890,11 +888,7 @@ impl Registry {
                 Err(e) => return Err(ApiError::from_storage(e, resource, name)),
             }
         }
-        Err(ApiError::conflict(
-            resource,
-            name,
-            "too many concurrent updates, please try again",
-        ))
+        Err(retries_exhausted(resource, name))
     }
 
     /// Deletes an object, gracefully or through finalizers where upstream
@@ -909,13 +903,7 @@ impl Registry {
         options.validate()?;
         let key = Self::key(resource, namespace, name);
         for _ in 0..MAX_RETRIES {
-            let current = self
-                .storage
-                .get(&key)
-                .await
-                .map_err(|e| ApiError::from_storage(e, resource, name))?;
-            let mut object = codec::decode_as(resource, &current)?;
-            set_type_meta(&mut object, resource);
+            let (current, mut object) = self.read_stored(&key, resource, name).await?;
             check_delete_preconditions(resource, name, &object, &current, options)?;
             let plan = plan_deletion(resource, &object, options);
             let (result, gone) = match plan {
@@ -960,11 +948,7 @@ impl Registry {
                 Err(e) => return Err(ApiError::from_storage(e, resource, name)),
             }
         }
-        Err(ApiError::conflict(
-            resource,
-            name,
-            "too many concurrent updates, please try again",
-        ))
+        Err(retries_exhausted(resource, name))
     }
 
     /// Deletes every object a list selects; returns the list of their last
@@ -1267,6 +1251,15 @@ fn plan_deletion(resource: &ResourceInfo, object: &Value, options: &DeleteOption
         }
     }
     Deletion::Later(updated)
+}
+
+/// The error of a read-modify-write that lost every retry to other writers.
+fn retries_exhausted(resource: &ResourceInfo, name: &str) -> ApiError {
+    ApiError::conflict(
+        resource,
+        name,
+        "too many concurrent updates, please try again",
+    )
 }
 
 #[cfg(test)]
