@@ -16,8 +16,31 @@ pub const REASON_UNSCHEDULABLE: &str = "Unschedulable";
 /// `PodScheduled=False` reason for scheduler errors (e.g. a failed binding).
 pub const REASON_SCHEDULER_ERROR: &str = "SchedulerError";
 
-/// Posts the binding of `pod` to `node` (`pods/binding`).
+/// How often a binding refused with 429 (too many requests in flight) is
+/// sent again, as client-go retries such answers itself.
+const THROTTLED_RETRIES: u32 = 10;
+/// The wait before sending a throttled binding again: the `Retry-After`
+/// upstream's apiserver (and Bosun's) sends.
+const THROTTLED_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Posts the binding of `pod` to `node` (`pods/binding`). A 429 answer is
+/// retried after the server's `Retry-After` second, up to
+/// [`THROTTLED_RETRIES`] times, as client-go does for kube-scheduler: an
+/// overloaded apiserver delays a binding, it does not fail the attempt.
 pub async fn bind(api: &Api<Pod>, pod: &Pod, node: &str) -> Result<(), kube::Error> {
+    let mut attempt = 0;
+    loop {
+        match bind_once(api, pod, node).await {
+            Err(kube::Error::Api(status)) if status.code == 429 && attempt < THROTTLED_RETRIES => {
+                attempt += 1;
+                tokio::time::sleep(THROTTLED_WAIT).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn bind_once(api: &Api<Pod>, pod: &Pod, node: &str) -> Result<(), kube::Error> {
     let name = pod.metadata.name.as_deref().unwrap_or_default();
     let binding = json!({
         "apiVersion": "v1",
