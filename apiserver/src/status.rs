@@ -296,6 +296,31 @@ impl ApiError {
         e
     }
 
+    /// 429 for a request a policy refuses for now, as upstream's
+    /// `NewTooManyRequests`: the message as given, one cause of
+    /// `cause_type`, and `retryAfterSeconds` with a `Retry-After` header
+    /// only when `retry_after` is positive.
+    pub fn too_many_requests_because(
+        message: impl Into<String>,
+        retry_after: u64,
+        cause_type: &str,
+        cause: String,
+    ) -> Self {
+        let mut details = json!({"causes": [{"reason": cause_type, "message": cause}]});
+        if retry_after > 0 {
+            details["retryAfterSeconds"] = json!(retry_after);
+        }
+        let mut e = Self::new(429, "TooManyRequests", message).with_details(details);
+        e.retry_after = (retry_after > 0).then_some(retry_after);
+        e
+    }
+
+    /// A failure `Status` with only a code and a message (no reason), as
+    /// upstream answers when a handler returns such a `Status` itself.
+    pub fn failure(code: u16, message: impl Into<String>) -> Self {
+        Self::new(code, "", message)
+    }
+
     /// 500 with a message.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(

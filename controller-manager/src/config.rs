@@ -23,6 +23,7 @@ pub const ALL: &[&str] = &[
     "cronjob",
     "ttl-after-finished",
     "persistentvolume-binder",
+    "disruption",
 ];
 
 /// `bosun-controller-manager`'s flags.

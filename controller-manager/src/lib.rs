@@ -281,6 +281,9 @@ fn controllers() -> Vec<(&'static str, Start)> {
             )
             .boxed()
         }),
+        (controllers::disruption::NAME, |s, stop, i| {
+            controllers::disruption::run(s, stop, i.pods.clone(), i.replica_sets.clone()).boxed()
+        }),
         (controllers::persistent_volume::NAME, |s, stop, i| {
             controllers::persistent_volume::run(
                 s,

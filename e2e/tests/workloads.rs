@@ -627,3 +627,104 @@ async fn set_image_pause_resume_restart_and_undo_to_a_revision() {
     ]);
     assert_eq!(revision, "5");
 }
+
+/// `kubectl drain` evicts through `pods/eviction`, which honours the
+/// PodDisruptionBudget the disruption controller keeps: a budget allowing
+/// nothing blocks the drain with upstream's message; once it allows one
+/// disruption the node empties, one pod at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drain_honours_pod_disruption_budgets() {
+    let c = UpCluster::start(3, false).await;
+    let manifest = c.file(
+        "web.yaml",
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 3
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - {name: c, image: nginx}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: web
+spec:
+  minAvailable: 3
+  selector:
+    matchLabels: {app: web}
+",
+    );
+    c.ok(&["apply", "-f", &manifest]);
+    c.ok(&["rollout", "status", "deploy/web", "--timeout=90s"]);
+    // The controller reports the budget: 3 expected and healthy, none allowed.
+    let pdb = c.eventually(&["get", "pdb", "web", "--no-headers"], |o| {
+        o.split_whitespace().collect::<Vec<_>>().get(1..4) == Some(&["3", "N/A", "0"])
+    });
+    assert_eq!(
+        pdb.split_whitespace().collect::<Vec<_>>().get(1..4),
+        Some(&["3", "N/A", "0"][..]),
+        "{pdb}"
+    );
+    let status = c.ok(&[
+        "get",
+        "pdb",
+        "web",
+        "-o",
+        "jsonpath={.status.expectedPods} {.status.currentHealthy} {.status.desiredHealthy} {.status.conditions[0].reason}",
+    ]);
+    assert_eq!(status, "3 3 3 InsufficientPods");
+    let node = c.ok(&[
+        "get",
+        "pods",
+        "-l",
+        "app=web",
+        "-o",
+        "jsonpath={.items[0].spec.nodeName}",
+    ]);
+    // Blocked: kubectl retries the 429 until its timeout.
+    let (code, out, err) = c.kubectl(&["drain", &node, "--ignore-daemonsets", "--timeout=8s"]);
+    assert_ne!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("Cannot evict pod as it would violate the pod's disruption budget."),
+        "{err}"
+    );
+    assert_eq!(pods(&c, "default", "app=web").len(), 3);
+    // One disruption allowed: the drain completes and the pods run elsewhere.
+    c.ok(&[
+        "patch",
+        "pdb",
+        "web",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"minAvailable":2}}"#,
+    ]);
+    c.eventually(&["get", "pdb", "web", "--no-headers"], |o| {
+        o.split_whitespace().nth(3) == Some("1")
+    });
+    let drained = c.ok(&["drain", &node, "--ignore-daemonsets", "--timeout=90s"]);
+    assert!(
+        drained.contains(&format!("node/{node} drained")),
+        "{drained}"
+    );
+    assert!(drained.contains("evicted"), "{drained}");
+    c.ok(&["rollout", "status", "deploy/web", "--timeout=90s"]);
+    let nodes = c.ok(&[
+        "get",
+        "pods",
+        "-l",
+        "app=web",
+        "--field-selector=status.phase=Running",
+        "-o",
+        "jsonpath={.items[*].spec.nodeName}",
+    ]);
+    assert!(!nodes.split_whitespace().any(|n| n == node), "{nodes}");
+    c.ok(&["uncordon", &node]);
+}

@@ -5,6 +5,7 @@
 //! only place they become stored bytes. Every storage error becomes an API
 //! error through [`ApiError::from_storage`].
 
+mod eviction;
 mod list;
 mod lookup;
 pub mod meta;

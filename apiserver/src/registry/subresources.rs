@@ -2,7 +2,7 @@
 //! `pods/binding` (and the legacy `bindings` resource), `pods/eviction`.
 
 use super::meta::{self, metadata_mut};
-use super::options::{DeleteOptions, WriteOptions};
+use super::options::WriteOptions;
 use super::write::{Tracking, manager_of};
 use super::{Outcome, Registry};
 use crate::patch;
@@ -236,25 +236,11 @@ impl Registry {
                     }
                 }
             }
-            set_condition(object, json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": meta::now_rfc3339()}));
+            update_pod_condition(object, json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null}));
             Ok(())
         })
         .await
-    }
-
-    /// Evicts a pod: deletes it with the eviction's delete options.
-    pub async fn evict(
-        &self,
-        namespace: &str,
-        pod: &str,
-        eviction: &Value,
-    ) -> Result<(), ApiError> {
-        let pods = find_by_plural("", "v1", "pods").expect("the resource table has pods");
-        let options = DeleteOptions::default()
-            .merge_body(eviction.get("deleteOptions").unwrap_or(&Value::Null))?;
-        self.delete(pods, Some(namespace), pod, &options)
-            .await
-            .map(|_| ())
+        .map(|_| ())
     }
 }
 
@@ -278,8 +264,11 @@ fn bump_generation_if_changed(new: &mut Value, old: &Value) {
     }
 }
 
-/// Replaces (or adds) the condition of the same type in `status.conditions`.
-fn set_condition(object: &mut Value, condition: Value) {
+/// Sets a pod condition as upstream's `UpdatePodCondition`: `condition`
+/// (without `lastTransitionTime`) replaces the one of its type or is
+/// added; its `lastTransitionTime` is now, unless the status is unchanged,
+/// when the old one stays.
+pub(super) fn update_pod_condition(object: &mut Value, mut condition: Value) {
     let Some(map) = object.as_object_mut() else {
         return;
     };
@@ -292,8 +281,17 @@ fn set_condition(object: &mut Value, condition: Value) {
         return;
     };
     let kind = condition.get("type").cloned();
-    match list.iter_mut().find(|c| c.get("type") == kind.as_ref()) {
-        Some(existing) => *existing = condition,
+    let existing = list.iter_mut().find(|c| c.get("type") == kind.as_ref());
+    let since = match &existing {
+        Some(old) if old.get("status") == condition.get("status") => old
+            .get("lastTransitionTime")
+            .cloned()
+            .unwrap_or(Value::Null),
+        _ => json!(meta::now_rfc3339()),
+    };
+    condition["lastTransitionTime"] = since;
+    match existing {
+        Some(old) => *old = condition,
         None => list.push(condition),
     }
 }

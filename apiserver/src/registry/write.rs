@@ -744,13 +744,14 @@ impl Registry {
     /// (those ran on the request's own object), no managedFields. `change`
     /// edits the decoded object in place, so no copy of it is made; a
     /// change that leaves it as stored writes nothing. Races are retried.
+    /// Returns the object's revision afterwards.
     pub(super) async fn update_stored<F>(
         &self,
         resource: &ResourceInfo,
         namespace: Option<&str>,
         name: &str,
         mut change: F,
-    ) -> Result<(), ApiError>
+    ) -> Result<i64, ApiError>
     where
         F: FnMut(&mut Value) -> Result<(), ApiError>,
     {
@@ -760,10 +761,10 @@ impl Registry {
             change(&mut object)?;
             let bytes = codec::encode_as(resource, &object)?;
             if bytes == current.value {
-                return Ok(());
+                return Ok(current.mod_revision);
             }
             match self.storage.update(&key, bytes, current.mod_revision).await {
-                Ok(_) => return Ok(()),
+                Ok(revision) => return Ok(revision),
                 Err(StorageError::Conflict { .. }) => continue,
                 Err(e) => return Err(ApiError::from_storage(e, resource, name)),
             }

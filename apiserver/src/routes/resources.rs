@@ -170,8 +170,9 @@ async fn dispatch(app: AppState, request: Request) -> Result<Response, ApiError>
                 resource,
                 "eviction",
             )?;
+            let dry_run = query.write_options()?.dry_run;
             registry
-                .evict(ns.unwrap_or_default(), &name, &eviction)
+                .evict(ns.unwrap_or_default(), &name, &eviction, dry_run)
                 .await?;
             Ok(created_status())
         }

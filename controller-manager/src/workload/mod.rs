@@ -21,9 +21,11 @@
 //!   events), [`rolling`], [`recreate`], [`progress`] (conditions and the
 //!   progress deadline), [`status`], [`history`] (old ReplicaSet cleanup),
 //!   [`rollback`], [`deployment_sync`] (which path a sync takes).
+//! * Disruption controller: [`budget`] (PodDisruptionBudget status).
 //! * Shared: [`events`] (event reasons and messages), [`error`].
 
 pub mod availability;
+pub mod budget;
 pub mod controller_revision;
 pub mod daemonset_placement;
 pub mod daemonset_sync;
