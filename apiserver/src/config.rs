@@ -42,6 +42,9 @@ pub struct Config {
     /// CA that signs client certificates (PEM); the generated CA when absent.
     #[arg(long)]
     pub client_ca_file: Option<PathBuf>,
+    /// How long an Event is kept after its last write.
+    #[arg(long, default_value = "1h", value_parser = bosun_types::duration::parse)]
+    pub event_ttl: std::time::Duration,
 }
 
 impl Config {
@@ -58,6 +61,7 @@ impl Config {
             tls_cert_file: None,
             tls_private_key_file: None,
             client_ca_file: None,
+            event_ttl: crate::event_ttl::DEFAULT_TTL,
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod compactor;
 pub mod config;
 pub mod convert;
 pub mod defaults;
+pub mod event_ttl;
 pub mod fieldcheck;
 pub mod kubeconfig;
 pub mod metrics;
@@ -144,11 +145,13 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         compactor::DEFAULT_INTERVAL,
     ));
     let cache = cache::WatchCache::start(registry.storage().clone());
-    let background = vec![compactor.abort_handle(), cache.runner()];
+    let mut background = vec![compactor.abort_handle(), cache.runner()];
     if !cache.wait_ready(std::time::Duration::from_secs(60)).await {
         tracing::warn!("watch cache not ready yet; serving from storage until it is");
     }
     let registry = registry.with_cache(cache);
+    let event_expiry = tokio::spawn(event_ttl::run(registry.clone(), config.event_ttl));
+    background.push(event_expiry.abort_handle());
     let metrics =
         metrics::Metrics::new().map_err(|e| ServerError::Config(format!("metrics: {e}")))?;
     let app = AppState(Arc::new(App::new(registry, metrics)));

@@ -199,28 +199,7 @@ impl Config {
     }
 }
 
-/// Parses `40s`, `500ms`, `2m`, `1h` (Go duration style, one unit).
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("invalid duration {text:?}"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "s" | "" => value,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        _ => return Err(format!("invalid duration {text:?}: unknown unit {unit:?}")),
-    };
-    if !(0.0..=1e9).contains(&seconds) {
-        return Err(format!("invalid duration {text:?}"));
-    }
-    Ok(std::time::Duration::from_secs_f64(seconds))
-}
+pub use bosun_types::duration::parse as parse_duration;
 
 #[cfg(test)]
 mod tests {

@@ -171,43 +171,7 @@ fn is_dns_subdomain(name: &str) -> bool {
         })
 }
 
-/// Parses a duration such as `10s`, `500ms`, `1m30s`, `2h` or a bare number
-/// of seconds (`1.5`).
-pub fn parse_duration(input: &str) -> Result<Duration, String> {
-    let text = input.trim();
-    if text.is_empty() {
-        return Err("empty duration".into());
-    }
-    if let Ok(seconds) = text.parse::<f64>() {
-        return Duration::try_from_secs_f64(seconds).map_err(|e| format!("{input:?}: {e}"));
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("{input:?}: missing unit (ms, s, m, h)"))?;
-        let (number, tail) = rest.split_at(digits);
-        let unit_len = tail
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(tail.len());
-        let (unit, tail) = tail.split_at(unit_len);
-        let value: f64 = number
-            .parse()
-            .map_err(|_| format!("{input:?}: bad number {number:?}"))?;
-        let scale = match unit {
-            "ms" => 0.001,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            other => return Err(format!("{input:?}: unknown unit {other:?}")),
-        };
-        total +=
-            Duration::try_from_secs_f64(value * scale).map_err(|e| format!("{input:?}: {e}"))?;
-        rest = tail;
-    }
-    Ok(total)
-}
+pub use bosun_types::duration::parse as parse_duration;
 
 /// Parses `k=v,k2=v2` (empty input gives no labels).
 pub fn parse_labels(input: &str) -> Result<Labels, String> {
@@ -247,18 +211,6 @@ pub fn parse_quantity(input: &str) -> Result<String, String> {
 mod tests {
     use super::*;
     use clap::Parser;
-
-    #[test]
-    fn durations_parse_in_go_style() {
-        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("0.25"), Ok(Duration::from_millis(250)));
-        assert!(parse_duration("10x").is_err());
-        assert!(parse_duration("s").is_err());
-        assert!(parse_duration("").is_err());
-    }
 
     #[test]
     fn labels_parse_as_pairs() {

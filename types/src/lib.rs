@@ -5,6 +5,7 @@
 //! label and field selectors ([`labels`], [`fields`]), and resource quantities
 //! ([`quantity`]). No async runtime, no HTTP.
 
+pub mod duration;
 pub mod fields;
 pub mod labels;
 pub mod quantity;
