@@ -152,6 +152,11 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     let registry = registry.with_cache(cache);
     let event_expiry = tokio::spawn(event_ttl::run(registry.clone(), config.event_ttl));
     background.push(event_expiry.abort_handle());
+    let repair = tokio::spawn(registry::service_repair::run(
+        registry.clone(),
+        registry::service_repair::INTERVAL,
+    ));
+    background.push(repair.abort_handle());
     let metrics =
         metrics::Metrics::new().map_err(|e| ServerError::Config(format!("metrics: {e}")))?;
     let app = AppState(Arc::new(App::new(registry, metrics)));

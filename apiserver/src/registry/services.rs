@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
 
-const IP_PREFIX: &str = "/registry/ranges/serviceips/";
-const PORT_PREFIX: &str = "/registry/ranges/servicenodeports/";
+pub(super) const IP_PREFIX: &str = "/registry/ranges/serviceips/";
+pub(super) const PORT_PREFIX: &str = "/registry/ranges/servicenodeports/";
 
 /// The ranges Services draw from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +77,7 @@ impl ServiceRanges {
         1u32 << (32 - self.prefix_len)
     }
 
-    fn contains(&self, ip: Ipv4Addr) -> bool {
+    pub(super) fn contains(&self, ip: Ipv4Addr) -> bool {
         let v = u32::from(ip);
         v > self.network && v < self.network + self.size() - 1
     }
@@ -87,7 +87,7 @@ impl ServiceRanges {
     }
 }
 
-fn services() -> &'static ResourceInfo {
+pub(super) fn services() -> &'static ResourceInfo {
     find_by_plural("", "v1", "services").expect("the resource table has services")
 }
 
@@ -137,7 +137,7 @@ pub fn node_ports(service: &Value) -> Vec<u16> {
         .unwrap_or_default()
 }
 
-fn cluster_ip(service: &Value) -> Option<Ipv4Addr> {
+pub(super) fn cluster_ip(service: &Value) -> Option<Ipv4Addr> {
     service
         .pointer("/spec/clusterIP")
         .and_then(Value::as_str)
