@@ -236,9 +236,14 @@ pub fn slice_content(service: &Service, pods: &[Arc<Pod>]) -> (Vec<Endpoint>, Ve
     let mut ports: Vec<SlicePort> = Vec::new();
     for m in &members {
         for (name, port, protocol) in &m.ports {
-            if !ports.iter().any(|p| p.name == *name) {
+            // An unnamed service port is named "" in a slice.
+            let name = name.clone().unwrap_or_default();
+            if !ports
+                .iter()
+                .any(|p| p.name.as_deref() == Some(name.as_str()))
+            {
                 ports.push(SlicePort {
-                    name: name.clone().or(Some(String::new())),
+                    name: Some(name),
                     port: Some(*port),
                     protocol: Some(protocol.clone()),
                     ..Default::default()
@@ -435,6 +440,27 @@ mod tests {
             "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}
         }))
         .expect("service")
+    }
+
+    #[test]
+    fn an_unnamed_port_appears_once_in_the_slice_whatever_the_pod_count() {
+        let mut service = service();
+        service.spec.as_mut().expect("spec").ports = Some(vec![ServicePort {
+            port: 80,
+            ..Default::default()
+        }]);
+        let pods = vec![
+            pod("a", "10.0.0.2", true, "http"),
+            pod("b", "10.0.0.3", true, "http"),
+            pod("c", "10.0.0.4", true, "http"),
+        ];
+        let (endpoints, ports) = slice_content(&service, &pods);
+        assert_eq!(endpoints.len(), 3);
+        assert_eq!(ports.len(), 1, "{ports:?}");
+        assert_eq!(
+            (ports[0].name.as_deref(), ports[0].port),
+            (Some(""), Some(80))
+        );
     }
 
     #[test]
