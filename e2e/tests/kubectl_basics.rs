@@ -1194,3 +1194,81 @@ async fn paged_lists_are_consistent(c: Cluster) {
     );
 }
 on_both_backends!(paged_lists_are_consistent);
+
+/// networking.k8s.io/v1: `kubectl create ingress` (protobuf), Ingress and
+/// NetworkPolicy columns and defaults, validation causes, and `apply
+/// --prune`, whose default allowlist includes Ingress (without the group,
+/// every pruning apply failed).
+async fn networking_kinds_and_pruning_apply(c: Cluster) {
+    c.kubectl(&[
+        "create",
+        "ingress",
+        "web",
+        "--class=nginx",
+        "--rule=foo.com/bar*=svc1:8080",
+    ])
+    .ok();
+    let row = c.kubectl(&["get", "ing", "web", "--no-headers"]).ok();
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(&cells[..3], ["web", "nginx", "foo.com"], "{row}");
+    let path_type = c
+        .kubectl(&[
+            "get",
+            "ingress",
+            "web",
+            "-o",
+            "jsonpath={.spec.rules[0].http.paths[0].pathType}",
+        ])
+        .ok();
+    assert_eq!(path_type, "Prefix");
+    let policy = c.manifest(
+        "netpol.yaml",
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: db, labels: {tier: probe}}\n\
+         spec:\n  podSelector: {matchLabels: {app: db}}\n  egress: [{ports: [{port: 5432}]}]\n",
+    );
+    c.kubectl(&["apply", "-f", &policy]).ok();
+    let defaults = c
+        .kubectl(&[
+            "get",
+            "netpol",
+            "db",
+            "-o",
+            "jsonpath={.spec.policyTypes} {.spec.egress[0].ports[0].protocol}",
+        ])
+        .ok();
+    assert_eq!(defaults, r#"["Ingress","Egress"] TCP"#);
+    let bad = c.manifest(
+        "bad-ingress.yaml",
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: bad}\n\
+         spec:\n  rules: [{host: foo.com, http: {paths: [{path: /, backend: {service: {name: s, port: {number: 80}}}}]}}]\n",
+    );
+    let refused = c.kubectl(&["apply", "-f", &bad]).err();
+    assert!(
+        refused.contains(
+            "spec.rules[0].http.paths[0].pathType: Required value: pathType must be specified"
+        ),
+        "{refused}"
+    );
+    // Prune: the ConfigMap applied with the label goes when it leaves the file.
+    let both = c.manifest(
+        "both.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: keep, labels: {tier: probe}}\n---\n\
+         apiVersion: v1\nkind: ConfigMap\nmetadata: {name: drop, labels: {tier: probe}}\n",
+    );
+    c.kubectl(&["apply", "-f", &both]).ok();
+    let one = c.manifest(
+        "one.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: keep, labels: {tier: probe}}\n",
+    );
+    let pruned = c
+        .kubectl(&["apply", "--prune", "-l", "tier=probe", "-f", &one])
+        .ok();
+    assert!(pruned.contains("configmap/drop pruned"), "{pruned}");
+    // NetworkPolicies are not in kubectl's default prune allowlist.
+    assert!(!pruned.contains("networkpolicy"), "{pruned}");
+    let left = c
+        .kubectl(&["get", "cm", "-l", "tier=probe", "-o", "name"])
+        .ok();
+    assert_eq!(left.trim(), "configmap/keep");
+}
+on_both_backends!(networking_kinds_and_pruning_apply);

@@ -324,6 +324,11 @@ pub static GROUPS: &[GroupInfo] = &[
         versions: V1_ONLY,
     },
     GroupInfo {
+        name: "networking.k8s.io",
+        priority: 17200,
+        versions: V1_ONLY,
+    },
+    GroupInfo {
         name: "policy",
         priority: 17100,
         versions: V1_ONLY,
@@ -893,6 +898,64 @@ pub static RESOURCES: &[ResourceInfo] = &[
         categories: ALL,
         subresources: &[status("batch", "v1", "Job")],
         storage: stored("batch", "jobs", "jobs", "Job", "mudhfqk/qZY="),
+    },
+    // ---- networking.k8s.io/v1 ----
+    ResourceInfo {
+        group: "networking.k8s.io",
+        version: "v1",
+        kind: "IngressClass",
+        plural: "ingressclasses",
+        singular: "ingressclass",
+        short_names: NONE,
+        scope: Scope::Cluster,
+        verbs: STANDARD_VERBS,
+        categories: NONE,
+        subresources: &[],
+        storage: stored(
+            "networking.k8s.io",
+            "ingressclasses",
+            "ingressclasses",
+            "IngressClass",
+            "l/iqIbDgFyQ=",
+        ),
+    },
+    ResourceInfo {
+        group: "networking.k8s.io",
+        version: "v1",
+        kind: "Ingress",
+        plural: "ingresses",
+        singular: "ingress",
+        short_names: &["ing"],
+        scope: Scope::Namespaced,
+        verbs: STANDARD_VERBS,
+        categories: NONE,
+        subresources: &[status("networking.k8s.io", "v1", "Ingress")],
+        storage: stored(
+            "networking.k8s.io",
+            "ingresses",
+            "ingress",
+            "Ingress",
+            "39NQlfNR+bo=",
+        ),
+    },
+    ResourceInfo {
+        group: "networking.k8s.io",
+        version: "v1",
+        kind: "NetworkPolicy",
+        plural: "networkpolicies",
+        singular: "networkpolicy",
+        short_names: &["netpol"],
+        scope: Scope::Namespaced,
+        verbs: STANDARD_VERBS,
+        categories: NONE,
+        subresources: &[],
+        storage: stored(
+            "networking.k8s.io",
+            "networkpolicies",
+            "networkpolicies",
+            "NetworkPolicy",
+            "YpfwF18m1G8=",
+        ),
     },
     // ---- policy/v1 ----
     ResourceInfo {
@@ -1512,6 +1575,7 @@ mod tests {
             ("autoscaling", "horizontalpodautoscalers"),
             ("batch", "cronjobs"),
             ("batch", "jobs"),
+            ("networking.k8s.io", "ingresses"),
             ("policy", "poddisruptionbudgets"),
         ]
         .into_iter()
@@ -1576,7 +1640,14 @@ mod tests {
                 "{short}"
             );
         }
-        assert!(find_by_short_name("netpol").is_none());
+        for (short, plural) in [("ing", "ingresses"), ("netpol", "networkpolicies")] {
+            let r = find_by_short_name(short);
+            assert_eq!(
+                r.map(|r| (r.api_version(), r.plural)),
+                Some(("networking.k8s.io/v1".to_string(), plural)),
+                "{short}"
+            );
+        }
         for (g, p) in [
             ("", "secrets"),
             ("", "podtemplates"),
@@ -1641,6 +1712,7 @@ mod tests {
         assert_eq!(prefix("", "replicationcontrollers"), Some("controllers"));
         assert_eq!(prefix("apps", "deployments"), Some("deployments"));
         assert_eq!(prefix("events.k8s.io", "events"), Some("events"));
+        assert_eq!(prefix("networking.k8s.io", "ingresses"), Some("ingress"));
     }
 
     #[test]
@@ -1654,6 +1726,7 @@ mod tests {
                 "events.k8s.io",
                 "autoscaling",
                 "batch",
+                "networking.k8s.io",
                 "policy",
                 "rbac.authorization.k8s.io",
                 "storage.k8s.io",
@@ -1670,7 +1743,11 @@ mod tests {
         );
         assert_eq!(find_group("apps").map(|g| g.priority), Some(17800));
         assert!(find_group("").is_some_and(|g| g.is_core()));
-        assert!(find_group("networking.k8s.io").is_none());
+        assert_eq!(
+            find_group("networking.k8s.io").map(|g| g.priority),
+            Some(17200)
+        );
+        assert!(find_group("certificates.k8s.io").is_none());
     }
 
     #[test]

@@ -503,6 +503,14 @@ pub(crate) const NAMED_FIELD_TYPES: &[(&str, &str, &str)] = &[
     ("meta/v1.ObjectMeta", "uid", "types.UID"),
     ("meta/v1.OwnerReference", "uid", "types.UID"),
     ("meta/v1.Preconditions", "uid", "types.UID"),
+    ("networking/v1.HTTPIngressPath", "pathType", "v1.PathType"),
+    ("networking/v1.IngressPortStatus", "protocol", "v1.Protocol"),
+    ("networking/v1.NetworkPolicyPort", "protocol", "v1.Protocol"),
+    (
+        "networking/v1.NetworkPolicySpec",
+        "policyTypes",
+        "[]v1.PolicyType",
+    ),
     (
         "policy/v1.PodDisruptionBudgetSpec",
         "unhealthyPodEvictionPolicy",

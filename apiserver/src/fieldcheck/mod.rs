@@ -101,6 +101,9 @@ builtin_kinds! {
     "coordination.k8s.io", "v1", "Lease" => k8s_openapi::api::coordination::v1::Lease;
     "events.k8s.io", "v1", "Event" => k8s_openapi::api::events::v1::Event;
     "discovery.k8s.io", "v1", "EndpointSlice" => k8s_openapi::api::discovery::v1::EndpointSlice;
+    "networking.k8s.io", "v1", "Ingress" => k8s_openapi::api::networking::v1::Ingress;
+    "networking.k8s.io", "v1", "IngressClass" => k8s_openapi::api::networking::v1::IngressClass;
+    "networking.k8s.io", "v1", "NetworkPolicy" => k8s_openapi::api::networking::v1::NetworkPolicy;
     "policy", "v1", "PodDisruptionBudget" => k8s_openapi::api::policy::v1::PodDisruptionBudget;
     "policy", "v1", "Eviction" => k8s_openapi::api::policy::v1::Eviction;
     "scheduling.k8s.io", "v1", "PriorityClass" => k8s_openapi::api::scheduling::v1::PriorityClass;

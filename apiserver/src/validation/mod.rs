@@ -33,6 +33,7 @@ mod core;
 mod errors;
 mod meta;
 mod names;
+mod networking;
 mod other;
 mod pod;
 mod quantity;
@@ -204,6 +205,7 @@ fn dispatch(
         "" => core::validate_core(e, kind, obj, old),
         "apps" => apps::validate_apps(e, kind, obj, old),
         "batch" => batch::validate_batch(e, kind, obj, old),
+        "networking.k8s.io" => networking::validate_networking(e, kind, obj, old),
         _ => other::validate_other(e, group, version, kind, obj, old),
     }
 }
