@@ -1272,3 +1272,39 @@ async fn networking_kinds_and_pruning_apply(c: Cluster) {
     assert_eq!(left.trim(), "configmap/keep");
 }
 on_both_backends!(networking_kinds_and_pruning_apply);
+
+/// `kubectl auth whoami` and `kubectl auth can-i` (with `--list`): answered
+/// from the caller's certificate and Bosun's allow-all authorizer.
+async fn auth_whoami_and_can_i(c: Cluster) {
+    let whoami = c.kubectl(&["auth", "whoami"]).ok();
+    let rows: Vec<Vec<&str>> = whoami
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows.first().map(|r| r.as_slice()),
+        Some(&["ATTRIBUTE", "VALUE"][..]),
+        "{whoami}"
+    );
+    assert!(
+        whoami.contains("[system:masters system:authenticated]"),
+        "{whoami}"
+    );
+    assert_eq!(
+        c.kubectl(&["auth", "can-i", "create", "pods"]).ok().trim(),
+        "yes"
+    );
+    assert_eq!(
+        c.kubectl(&["auth", "can-i", "get", "/healthz"]).ok().trim(),
+        "yes"
+    );
+    let list = c.kubectl(&["auth", "can-i", "--list"]).ok();
+    assert!(list.lines().any(|l| l.starts_with("*.*")), "{list}");
+    assert_eq!(
+        c.kubectl(&["auth", "can-i", "delete", "nodes", "--as=jane"])
+            .ok()
+            .trim(),
+        "yes"
+    );
+}
+on_both_backends!(auth_whoami_and_can_i);

@@ -3,6 +3,7 @@
 pub mod discovery;
 pub mod openapi;
 pub mod resources;
+pub mod reviews;
 pub mod system;
 
 use crate::metrics::{Metrics, RequestInfo};

@@ -184,6 +184,18 @@ async fn dispatch(app: AppState, request: Request) -> Result<Response, ApiError>
                 &component_statuses(registry).await,
             ))
         }
+        (Method::POST, None, None) if super::reviews::is_review(resource) => {
+            let review =
+                request::decode_object(&headers, &request::read_body(body).await?, resource)?
+                    .object;
+            let caller = parts
+                .extensions
+                .get::<super::Caller>()
+                .and_then(|c| c.0.clone())
+                .ok_or_else(ApiError::unauthorized)?;
+            let answered = super::reviews::answer(resource, ns, review, &caller)?;
+            Ok(response::json_response(StatusCode::CREATED, &answered))
+        }
         (_, _, _) if resource.storage.is_none() => Err(ApiError::method_not_allowed()),
         (Method::GET, None, None) => {
             if query.flag("watch") {

@@ -1,0 +1,221 @@
+//! The review APIs kubectl's `auth` commands call, answered and never
+//! stored: `authentication.k8s.io` SelfSubjectReview (`kubectl auth
+//! whoami`) and `authorization.k8s.io` SelfSubjectAccessReview,
+//! SubjectAccessReview, LocalSubjectAccessReview (`kubectl auth can-i`) and
+//! SelfSubjectRulesReview (`kubectl auth can-i --list`).
+//!
+//! Bosun's authorizer allows every authenticated user everything (RBAC
+//! objects are stored but not enforced), so access reviews answer
+//! `allowed: true` and the rules review lists one rule granting all.
+
+use crate::status::{ApiError, Cause};
+use crate::tls::Identity;
+use bosun_types::resources::ResourceInfo;
+use serde_json::{Map, Value, json};
+
+/// Whether `resource` is one of the review APIs this module answers.
+pub fn is_review(resource: &ResourceInfo) -> bool {
+    matches!(
+        (resource.group, resource.plural),
+        ("authentication.k8s.io", "selfsubjectreviews")
+            | (
+                "authorization.k8s.io",
+                "selfsubjectaccessreviews"
+                    | "subjectaccessreviews"
+                    | "localsubjectaccessreviews"
+                    | "selfsubjectrulesreviews"
+            )
+    )
+}
+
+/// The groups an authenticated caller has: its certificate's, and
+/// `system:authenticated`, as upstream's authenticator adds.
+fn groups_of(caller: &Identity) -> Vec<String> {
+    let mut groups = caller.groups.clone();
+    if !groups.iter().any(|g| g == "system:authenticated") {
+        groups.push("system:authenticated".to_owned());
+    }
+    groups
+}
+
+fn invalid(resource: &ResourceInfo, field: &str, value: &str, message: &str) -> ApiError {
+    ApiError::invalid(
+        resource,
+        "",
+        vec![Cause {
+            reason: "FieldValueInvalid".into(),
+            message: format!("Invalid value: {value}: {message}"),
+            field: field.into(),
+        }],
+    )
+}
+
+/// Checks an access review's spec as upstream's
+/// `ValidateSubjectAccessReviewSpec`: exactly one kind of attributes, and
+/// (except for self reviews) a user or a group.
+fn check_access_spec(resource: &ResourceInfo, spec: &Value) -> Result<(), ApiError> {
+    let has = |key: &str| spec.get(key).is_some_and(|v| !v.is_null());
+    let (resources, non_resources) = (has("resourceAttributes"), has("nonResourceAttributes"));
+    if resources && non_resources {
+        return Err(invalid(
+            resource,
+            "spec.nonResourceAttributes",
+            "\"object\"",
+            "cannot be specified in combination with resourceAttributes",
+        ));
+    }
+    if !resources && !non_resources {
+        return Err(invalid(
+            resource,
+            "spec.resourceAttributes",
+            "\"null\"",
+            "exactly one of nonResourceAttributes or resourceAttributes must be specified",
+        ));
+    }
+    if resource.plural != "selfsubjectaccessreviews" {
+        let user = spec.get("user").and_then(Value::as_str).unwrap_or("");
+        let groups = spec
+            .get("groups")
+            .and_then(Value::as_array)
+            .is_some_and(|g| !g.is_empty());
+        if user.is_empty() && !groups {
+            return Err(invalid(
+                resource,
+                "spec.user",
+                "\"\"",
+                "at least one of user or group must be specified",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The review as answered: the request with its `status` filled in.
+pub fn answer(
+    resource: &ResourceInfo,
+    namespace: Option<&str>,
+    mut review: Value,
+    caller: &Identity,
+) -> Result<Value, ApiError> {
+    let Some(object) = review.as_object_mut() else {
+        return Err(ApiError::bad_request("the review must be a JSON object"));
+    };
+    object.insert("kind".into(), json!(resource.kind));
+    object.insert(
+        "apiVersion".into(),
+        json!(format!("{}/{}", resource.group, resource.version)),
+    );
+    let metadata = object
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Some(metadata) = metadata.as_object_mut() {
+        metadata.entry("creationTimestamp").or_insert(Value::Null);
+        if let Some(namespace) = namespace {
+            metadata.insert("namespace".into(), json!(namespace));
+        }
+    }
+    let spec = object.get("spec").cloned().unwrap_or(Value::Null);
+    let status = match resource.plural {
+        "selfsubjectreviews" => json!({"userInfo": {
+            "username": caller.user,
+            "groups": groups_of(caller),
+        }}),
+        "selfsubjectrulesreviews" => json!({
+            "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+            "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+            "incomplete": false,
+        }),
+        _ => {
+            check_access_spec(resource, &spec)?;
+            if resource.plural == "localsubjectaccessreviews" {
+                let asked = spec
+                    .pointer("/resourceAttributes/namespace")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                if asked != namespace.unwrap_or("") {
+                    return Err(ApiError::bad_request(format!(
+                        "spec.resourceAttributes.namespace must match namespace: {}",
+                        namespace.unwrap_or("")
+                    )));
+                }
+            }
+            json!({"allowed": true})
+        }
+    };
+    if resource.plural == "selfsubjectaccessreviews"
+        && let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut)
+    {
+        // As upstream, the answer names who asked.
+        spec.insert("user".into(), json!(caller.user));
+        spec.insert("groups".into(), json!(groups_of(caller)));
+    }
+    object.insert("status".into(), status);
+    Ok(review)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bosun_types::resources::find_by_plural;
+
+    fn admin() -> Identity {
+        Identity {
+            user: "kubernetes-admin".into(),
+            groups: vec!["system:masters".into()],
+        }
+    }
+
+    fn res(group: &str, plural: &str) -> &'static ResourceInfo {
+        find_by_plural(group, "v1", plural).expect("known resource")
+    }
+
+    #[test]
+    fn whoami_reports_the_certificate_identity_and_authenticated_group() {
+        let r = res("authentication.k8s.io", "selfsubjectreviews");
+        let review = json!({"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview", "metadata": {}});
+        let answered = answer(r, None, review, &admin()).expect("answered");
+        assert_eq!(
+            answered["status"]["userInfo"],
+            json!({"username": "kubernetes-admin", "groups": ["system:masters", "system:authenticated"]})
+        );
+    }
+
+    #[test]
+    fn access_reviews_are_allowed_and_need_exactly_one_kind_of_attributes() {
+        let r = res("authorization.k8s.io", "selfsubjectaccessreviews");
+        let review =
+            json!({"spec": {"resourceAttributes": {"verb": "create", "resource": "pods"}}});
+        let answered = answer(r, None, review, &admin()).expect("answered");
+        assert_eq!(answered["status"], json!({"allowed": true}));
+        assert_eq!(answered["spec"]["user"], "kubernetes-admin");
+        let e = answer(r, None, json!({"spec": {}}), &admin()).expect_err("no attributes");
+        assert_eq!(e.code, 422);
+        assert!(
+            e.message.contains(
+                "exactly one of nonResourceAttributes or resourceAttributes must be specified"
+            ),
+            "{}",
+            e.message
+        );
+        let sar = res("authorization.k8s.io", "subjectaccessreviews");
+        let nobody =
+            json!({"spec": {"nonResourceAttributes": {"path": "/healthz", "verb": "get"}}});
+        let e = answer(sar, None, nobody, &admin()).expect_err("no user");
+        assert!(
+            e.message
+                .contains("at least one of user or group must be specified")
+        );
+    }
+
+    #[test]
+    fn the_rules_review_grants_everything() {
+        let r = res("authorization.k8s.io", "selfsubjectrulesreviews");
+        let answered =
+            answer(r, None, json!({"spec": {"namespace": "default"}}), &admin()).expect("answered");
+        assert_eq!(
+            answered["status"]["resourceRules"][0]["verbs"],
+            json!(["*"])
+        );
+        assert_eq!(answered["status"]["incomplete"], false);
+    }
+}
