@@ -16,7 +16,9 @@
 //! BOSUN_APISERVER_BIN=target/release/bosun-apiserver \
 //!   cargo bench -p bosun-scheduler --bench scheduling
 //! ```
-//! Knob: `BENCH_CASES` (default `500x1000,5000x10000,5000x10000spread`).
+//! Knobs: `BENCH_CASES` (default `500x1000,5000x10000,5000x10000spread`);
+//! `BENCH_SCHEDULER_LOG` (a `RUST_LOG` filter for the scheduler, whose log
+//! is then kept in the temp directory).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -237,13 +239,17 @@ async fn run_case(apiserver: &Path, scheduler: &Path, nodes: usize, pods: usize,
     listed.await.unwrap();
     let sched_log = std::fs::File::create(dir.path().join("scheduler.log")).unwrap();
     let sched_started = Instant::now();
+    let spawned_at = jiff::Timestamp::now();
     let cpu_before = cpu(&server.0, None);
     let scheduler_process = Killed(
         Command::new(scheduler)
             .arg("--kubeconfig")
             .arg(&kubeconfig)
             .args(["--healthz-bind-address", "127.0.0.1:0"])
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("BENCH_SCHEDULER_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(sched_log)
@@ -256,6 +262,15 @@ async fn run_case(apiserver: &Path, scheduler: &Path, nodes: usize, pods: usize,
         .unwrap();
     let cpu_used = cpu_since(cpu_before, cpu(&server.0, Some(&scheduler_process.0)));
     let took = done.duration_since(sched_started).as_secs_f64();
+    if std::env::var_os("BENCH_SCHEDULER_LOG").is_some() {
+        let kept = std::env::temp_dir().join(format!("bosun-scheduler-{nodes}x{pods}.log"));
+        let _ = std::fs::copy(dir.path().join("scheduler.log"), &kept);
+        println!(
+            "scheduler log kept in {}; spawned at {spawned_at}, first binding seen {:.3} s later",
+            kept.display(),
+            first.duration_since(sched_started).as_secs_f64()
+        );
+    }
     let steady = pods as f64 / done.duration_since(first).as_secs_f64().max(1e-3);
     println!(
         "{nodes} nodes / {pods} pods{}: all bound {took:.2} s after the scheduler process started ({:.0} pods/s overall; first binding after {:.2} s, then {steady:.0} pods/s; pods created in {:.2} s before); apiserver binding capacity alone {bind_rate:.0} pods/s; ratio {:.2}; {cpu_used}",

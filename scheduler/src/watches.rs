@@ -274,11 +274,14 @@ fn trimmed<K: kube::Resource>(mut object: K) -> K {
     object
 }
 
+/// A watch whose (re)lists ask for `resourceVersion=0`, as client-go's
+/// reflectors do: the apiserver answers from its watch cache in one
+/// response, not in pages of 500 fetched one after another.
 fn events<K>(api: Api<K>) -> impl Stream<Item = watcher::Result<Event<K>>> + Send
 where
     K: kube::Resource + Clone + DeserializeOwned + Debug + Send + 'static,
 {
-    watcher::watcher(api, watcher::Config::default()).default_backoff()
+    watcher::watcher(api, watcher::Config::default().any_semantic()).default_backoff()
 }
 
 fn on_nodes(sinks: &Sinks, batch: Vec<Change<Node>>) {
