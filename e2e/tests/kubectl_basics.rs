@@ -1306,5 +1306,20 @@ async fn auth_whoami_and_can_i(c: Cluster) {
             .trim(),
         "yes"
     );
+    // Impersonation: kubectl --as / --as-group.
+    let jane = c
+        .kubectl(&["auth", "whoami", "--as=jane", "--as-group=dev"])
+        .ok();
+    assert!(
+        jane.contains("jane") && jane.contains("[dev system:authenticated]"),
+        "{jane}"
+    );
+    let bot = c
+        .kubectl(&["auth", "whoami", "--as=system:serviceaccount:ci:bot"])
+        .ok();
+    assert!(
+        bot.contains("[system:serviceaccounts system:serviceaccounts:ci system:authenticated]"),
+        "{bot}"
+    );
 }
 on_both_backends!(auth_whoami_and_can_i);

@@ -83,16 +83,63 @@ fn is_public(path: &str) -> bool {
         })
 }
 
-async fn authenticate(request: Request, next: Next) -> Response {
-    let authenticated = request
+async fn authenticate(mut request: Request, next: Next) -> Response {
+    let caller = request
         .extensions()
         .get::<Caller>()
-        .is_some_and(|c| c.0.is_some());
-    if authenticated || is_public(request.uri().path()) {
-        next.run(request).await
-    } else {
-        ApiError::unauthorized().into_response()
+        .and_then(|c| c.0.clone());
+    match caller {
+        Some(caller) => match impersonated(request.headers(), caller) {
+            Ok(identity) => {
+                request.extensions_mut().insert(Caller(Some(identity)));
+                next.run(request).await
+            }
+            Err(e) => e.into_response(),
+        },
+        None if is_public(request.uri().path()) => next.run(request).await,
+        None => ApiError::unauthorized().into_response(),
     }
+}
+
+/// The identity a request acts as: the caller's, or the one it asks to
+/// impersonate (`Impersonate-User`, `Impersonate-Group`, as `kubectl --as`
+/// and `--as-group` send). Every authenticated user may impersonate, as
+/// every one may do anything until RBAC is enforced. A service account
+/// user gets its groups, as upstream's impersonation filter adds them.
+fn impersonated(headers: &axum::http::HeaderMap, caller: Identity) -> Result<Identity, ApiError> {
+    let values = |name: &str| -> Vec<String> {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .collect()
+    };
+    let user = values("impersonate-user").into_iter().next();
+    let mut groups = values("impersonate-group");
+    let Some(user) = user else {
+        if groups.is_empty() {
+            return Ok(caller);
+        }
+        return Err(ApiError::internal(format!(
+            "requested {groups:?} without impersonating a user"
+        )));
+    };
+    if let Some(namespace) = user
+        .strip_prefix("system:serviceaccount:")
+        .and_then(|rest| rest.split_once(':'))
+        .map(|(ns, _)| ns.to_owned())
+    {
+        for group in [
+            "system:serviceaccounts".to_owned(),
+            format!("system:serviceaccounts:{namespace}"),
+        ] {
+            if !groups.contains(&group) {
+                groups.push(group);
+            }
+        }
+    }
+    Ok(Identity { user, groups })
 }
 
 /// Counts and times every request, applies the in-flight limits (429 with
