@@ -29,6 +29,7 @@ pub mod server;
 pub mod status;
 pub mod table;
 pub mod tls;
+pub mod tokens;
 pub mod validation;
 
 pub use config::Config;
@@ -62,6 +63,9 @@ pub enum ServerError {
     /// A configuration value is malformed.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// The service account signing key could not be loaded or created.
+    #[error("service account key: {0}")]
+    ServiceAccountKey(#[from] tokens::KeyError),
     /// Creating the system objects failed.
     #[error("bootstrap: {0}")]
     Bootstrap(status::ApiError),
@@ -159,7 +163,8 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     background.push(repair.abort_handle());
     let metrics =
         metrics::Metrics::new().map_err(|e| ServerError::Config(format!("metrics: {e}")))?;
-    let app = AppState(Arc::new(App::new(registry, metrics)));
+    let issuer = tokens::Issuer::load_or_create(&config.data_dir.join("pki"))?;
+    let app = AppState(Arc::new(App::new(registry, metrics, issuer)));
     app.ready.store(true, Ordering::Release);
     let router = routes::router(app);
     let (shutdown, shutdown_rx) = watch::channel(false);

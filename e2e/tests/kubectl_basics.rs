@@ -1323,3 +1323,72 @@ async fn auth_whoami_and_can_i(c: Cluster) {
     );
 }
 on_both_backends!(auth_whoami_and_can_i);
+
+/// `kubectl create token`: a TokenRequest answered with a signed token
+/// that then authenticates as the service account, until the account goes.
+async fn service_account_tokens_authenticate(c: Cluster) {
+    c.kubectl(&["create", "serviceaccount", "bot"]).ok();
+    let token = c
+        .kubectl(&["create", "token", "bot", "--duration=15m"])
+        .ok();
+    let token = token.trim();
+    assert_eq!(token.split('.').count(), 3, "{token}");
+    let short = c
+        .kubectl(&["create", "token", "bot", "--duration=1m"])
+        .err();
+    assert!(
+        short.contains("may not specify a duration less than 10 minutes"),
+        "{short}"
+    );
+    let missing = c.kubectl(&["create", "token", "nobody"]).err();
+    assert!(
+        missing.contains("serviceaccounts \"nobody\" not found"),
+        "{missing}"
+    );
+    // A kubeconfig with the token and no client certificate.
+    let server = c
+        .kubectl(&[
+            "config",
+            "view",
+            "--raw",
+            "--minify",
+            "-o",
+            "jsonpath={.clusters[0].cluster.server}",
+        ])
+        .ok();
+    let ca = c
+        .kubectl(&[
+            "config",
+            "view",
+            "--raw",
+            "--minify",
+            "-o",
+            "jsonpath={.clusters[0].cluster.certificate-authority-data}",
+        ])
+        .ok();
+    let config = c.manifest(
+        "token-kubeconfig",
+        &format!(
+            "apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: \"{server}\", certificate-authority-data: {ca}}}}}]\n\
+             users: [{{name: bot, user: {{token: \"{token}\"}}}}]\n\
+             contexts: [{{name: bot, context: {{cluster: c, user: bot, namespace: default}}}}]\ncurrent-context: bot\n"
+        ),
+    );
+    let whoami = c.kubectl(&["--kubeconfig", &config, "auth", "whoami"]).ok();
+    assert!(
+        whoami.contains("system:serviceaccount:default:bot"),
+        "{whoami}"
+    );
+    assert!(
+        whoami.contains(
+            "[system:serviceaccounts system:serviceaccounts:default system:authenticated]"
+        ),
+        "{whoami}"
+    );
+    c.kubectl(&["--kubeconfig", &config, "get", "serviceaccounts"])
+        .ok();
+    c.kubectl(&["delete", "serviceaccount", "bot"]).ok();
+    let refused = c.kubectl(&["--kubeconfig", &config, "get", "pods"]).err();
+    assert!(refused.contains("Unauthorized"), "{refused}");
+}
+on_both_backends!(service_account_tokens_authenticate);

@@ -38,17 +38,20 @@ pub struct App {
     pub ready: AtomicBool,
     /// Prometheus metrics.
     pub metrics: Metrics,
+    /// Issues and verifies service account tokens.
+    pub tokens: crate::tokens::Issuer,
     readonly: Semaphore,
     mutating: Semaphore,
 }
 
 impl App {
     /// The shared state of a server over `registry`.
-    pub fn new(registry: Registry, metrics: Metrics) -> Self {
+    pub fn new(registry: Registry, metrics: Metrics, tokens: crate::tokens::Issuer) -> Self {
         Self {
             registry,
             ready: AtomicBool::new(false),
             metrics,
+            tokens,
             readonly: Semaphore::new(MAX_READONLY_INFLIGHT),
             mutating: Semaphore::new(MAX_MUTATING_INFLIGHT),
         }
@@ -83,11 +86,20 @@ fn is_public(path: &str) -> bool {
         })
 }
 
-async fn authenticate(mut request: Request, next: Next) -> Response {
-    let caller = request
+async fn authenticate(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
+    let mut caller = request
         .extensions()
         .get::<Caller>()
         .and_then(|c| c.0.clone());
+    if caller.is_none()
+        && let Some(token) = bearer_token(request.headers())
+    {
+        match service_account(&app, &token).await {
+            Some(identity) => caller = Some(identity),
+            None if is_public(request.uri().path()) => {}
+            None => return ApiError::unauthorized().into_response(),
+        }
+    }
     match caller {
         Some(caller) => match impersonated(request.headers(), caller) {
             Ok(identity) => {
@@ -99,6 +111,34 @@ async fn authenticate(mut request: Request, next: Next) -> Response {
         None if is_public(request.uri().path()) => next.run(request).await,
         None => ApiError::unauthorized().into_response(),
     }
+}
+
+/// The token of an `Authorization: Bearer` header.
+fn bearer_token(headers: &axum::http::HeaderMap) -> Option<String> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
+        .then(|| token.trim().to_owned())
+}
+
+/// The service account a bearer token authenticates, if it verifies and
+/// the account still exists with the uid the token names.
+async fn service_account(app: &App, token: &str) -> Option<Identity> {
+    let claims = app
+        .tokens
+        .verify(token, crate::registry::meta::now_seconds())?;
+    let accounts = bosun_types::resources::find_by_plural("", "v1", "serviceaccounts")?;
+    let account = app
+        .registry
+        .lookup(accounts, Some(&claims.namespace), &claims.name)
+        .await
+        .ok()?;
+    let current = crate::registry::meta::meta_str(&account, "uid") == claims.uid
+        && !crate::registry::meta::is_deleting(&account);
+    current.then(|| claims.identity())
 }
 
 /// The identity a request acts as: the caller's, or the one it asks to
@@ -223,7 +263,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi/v3/{*path}", get(openapi::document))
         .route("/metrics", get(metrics))
         .fallback(resources::handle)
-        .layer(middleware::from_fn(authenticate))
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
 }

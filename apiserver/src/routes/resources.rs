@@ -163,6 +163,16 @@ async fn dispatch(app: AppState, request: Request) -> Result<Response, ApiError>
                 .await?;
             Ok(created_status())
         }
+        (Method::POST, Some(name), Some("token")) => {
+            let asked = request::decode_subresource(
+                &headers,
+                &request::read_body(body).await?,
+                resource,
+                "token",
+            )?;
+            let issued = issue_token(&app, resource, ns.unwrap_or_default(), &name, asked).await?;
+            Ok(response::json_response(StatusCode::CREATED, &issued))
+        }
         (Method::POST, Some(name), Some("eviction")) => {
             let eviction = request::decode_subresource(
                 &headers,
@@ -393,6 +403,51 @@ async fn component_statuses(registry: &crate::registry::Registry) -> Value {
             "conditions": [{"type": "Healthy", "status": if healthy { "True" } else { "False" }, "message": if healthy { "ok" } else { "storage unavailable" }}],
         }],
     })
+}
+
+/// `POST serviceaccounts/NAME/token`: a TokenRequest answered with a
+/// token for the service account, which must exist.
+async fn issue_token(
+    app: &AppState,
+    accounts: &ResourceInfo,
+    namespace: &str,
+    name: &str,
+    mut asked: Value,
+) -> Result<Value, ApiError> {
+    let (seconds, audiences) = crate::tokens::requested(&asked, name)?;
+    let account = app.registry.get(accounts, Some(namespace), name).await?;
+    let claims = crate::tokens::Claims {
+        namespace: namespace.to_owned(),
+        name: name.to_owned(),
+        uid: crate::registry::meta::meta_str(&account, "uid").to_owned(),
+    };
+    let now = crate::registry::meta::now_seconds();
+    let token = app.tokens.issue(&claims, &audiences, now, seconds)?;
+    let Some(object) = asked.as_object_mut() else {
+        return Err(ApiError::bad_request(
+            "a TokenRequest must be a JSON object",
+        ));
+    };
+    object.insert("kind".into(), json!("TokenRequest"));
+    object.insert("apiVersion".into(), json!("authentication.k8s.io/v1"));
+    object.insert(
+        "metadata".into(),
+        json!({"name": name, "namespace": namespace, "creationTimestamp": null}),
+    );
+    let spec = object.entry("spec").or_insert_with(|| json!({}));
+    if let Some(spec) = spec.as_object_mut() {
+        spec.insert("audiences".into(), json!(audiences));
+        spec.insert("expirationSeconds".into(), json!(seconds));
+        spec.entry("boundObjectRef").or_insert(Value::Null);
+    }
+    object.insert(
+        "status".into(),
+        json!({
+            "token": token,
+            "expirationTimestamp": crate::registry::meta::format_timestamp(now + seconds),
+        }),
+    );
+    Ok(asked)
 }
 
 /// The 201 `Status` of success that binding and eviction answer with.
