@@ -10,6 +10,7 @@ mod list;
 mod lookup;
 pub mod meta;
 pub mod options;
+mod scale_apply;
 pub mod service_repair;
 pub mod services;
 pub mod strategy;

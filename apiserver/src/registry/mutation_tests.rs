@@ -529,3 +529,55 @@ async fn updates_record_managers_and_empty_managed_fields_reset_them() {
         reset.object
     );
 }
+
+#[tokio::test]
+async fn server_side_apply_through_scale_takes_replicas_with_conflicts_as_upstream() {
+    let f = fixture().await;
+    let mut applied = deployment();
+    applied["metadata"]["namespace"] = json!("default");
+    f.apply(&applied, "kubectl", false).await.unwrap();
+    let scale_apply = |replicas: i64, force: bool| {
+        let body = json!({"apiVersion": "autoscaling/v1", "kind": "Scale",
+            "metadata": {"name": "web", "namespace": "default"}, "spec": {"replicas": replicas}})
+        .to_string();
+        let registry = f.registry.clone();
+        async move {
+            let options = WriteOptions {
+                force,
+                ..by("autoscaler")
+            };
+            registry
+                .update_scale(
+                    deployments(),
+                    Some("default"),
+                    "web",
+                    ScaleChange::Patch(Patch {
+                        kind: PatchKind::Apply,
+                        body: body.as_bytes(),
+                    }),
+                    &options,
+                )
+                .await
+        }
+    };
+    // kubectl applied replicas 2: another value conflicts, naming it.
+    let conflict = scale_apply(5, false).await.unwrap_err();
+    assert_eq!(conflict.code, 409);
+    assert!(
+        conflict.message.contains("conflict with \"kubectl\"")
+            && conflict.message.contains(".spec.replicas"),
+        "{}",
+        conflict.message
+    );
+    // Forced: the autoscaler owns replicas through scale, kubectl keeps the rest.
+    let scale = scale_apply(5, true).await.unwrap();
+    assert_eq!(scale["spec"]["replicas"], 5);
+    let object = f.get().await;
+    assert_eq!(object["spec"]["replicas"], 5);
+    assert!(owns(&object, "autoscaler", &["f:spec", "f:replicas"]));
+    assert!(!owns(&object, "kubectl", &["f:spec", "f:replicas"]));
+    assert!(owns(&object, "kubectl", &["f:spec", "f:template"]));
+    assert!(managers(&object).contains(&("autoscaler".into(), "Apply".into(), "scale".into())));
+    // Applying the same value again changes nothing.
+    assert_eq!(scale_apply(5, false).await.unwrap()["spec"]["replicas"], 5);
+}

@@ -3,6 +3,7 @@
 
 use super::meta::{self, metadata_mut};
 use super::options::WriteOptions;
+use super::scale_apply::{scale_field_manager, to_parent, to_scale};
 use super::write::{Tracking, manager_of};
 use super::{Outcome, Registry};
 use crate::patch;
@@ -92,7 +93,8 @@ impl Registry {
     }
 
     /// `PUT .../scale` (a Scale body) or `PATCH .../scale` (a JSON, merge
-    /// or strategic merge patch of the current Scale): sets `spec.replicas`
+    /// or strategic merge patch of the current Scale, or a server-side apply
+    /// of a Scale): sets `spec.replicas`
     /// of the object. The writer's ownership of `spec.replicas` is recorded
     /// on the object with subresource `scale`, as upstream's scale handler
     /// does.
@@ -104,18 +106,21 @@ impl Registry {
         change: ScaleChange<'_>,
         options: &WriteOptions,
     ) -> Result<Value, ApiError> {
-        if let ScaleChange::Patch(p) = &change
-            && p.kind == patch::PatchKind::Apply
-        {
-            return Err(ApiError::unsupported_media_type(
-                "application/apply-patch+yaml",
-                &patch::ACCEPTED[..3],
-            ));
-        }
-        let tracking = Tracking::Update {
-            manager: manager_of(options),
-            subresource: Some("scale"),
+        let applied = match &change {
+            ScaleChange::Patch(p) if p.kind == patch::PatchKind::Apply => {
+                Some(crate::apply::decode_applied(p.body)?)
+            }
+            _ => None,
         };
+        let manager = manager_of(options);
+        let tracking = match applied {
+            Some(_) => Tracking::Recorded,
+            None => Tracking::Update {
+                manager,
+                subresource: Some("scale"),
+            },
+        };
+        let now = meta::now_rfc3339();
         let outcome: Outcome = self
             .guaranteed_update(
                 resource,
@@ -127,9 +132,32 @@ impl Registry {
                 tracking,
                 |old| {
                     let current = scale_of(resource, old);
-                    let wanted = match &change {
-                        ScaleChange::Replace(scale) => scale.clone(),
-                        ScaleChange::Patch(p) => {
+                    let mut owners = None;
+                    let wanted = match (&change, &applied) {
+                        (_, Some(applied)) => {
+                            // Server-side apply: ownership of replicas as
+                            // the Scale sees it, merged, then mapped back.
+                            let entries =
+                                crate::apply::read_managed_fields(old).unwrap_or_default();
+                            let mut view = current.clone();
+                            crate::apply::write_managed_fields(&mut view, &to_scale(&entries));
+                            let merged = scale_field_manager()
+                                .apply(Some(&view), applied, manager, options.force, &now)
+                                .map_err(|e| crate::apply::api_error(&e))?;
+                            owners = Some(to_parent(
+                                &entries,
+                                &merged.managed_fields,
+                                &resource.api_version(),
+                            ));
+                            let mut wanted = merged.object;
+                            if wanted.pointer("/spec/replicas").is_none() {
+                                // Replicas no longer applied: they stay as they are.
+                                wanted["spec"] = current["spec"].clone();
+                            }
+                            wanted
+                        }
+                        (ScaleChange::Replace(scale), None) => scale.clone(),
+                        (ScaleChange::Patch(p), None) => {
                             patch::apply(p.kind, &current, p.body, Some(patch::SCALE_SCHEMA))?
                         }
                     };
@@ -160,6 +188,9 @@ impl Registry {
                         map.insert("spec".into(), json!({"replicas": replicas}));
                     }
                     bump_generation_if_changed(&mut new, old);
+                    if let Some(entries) = &owners {
+                        crate::apply::write_managed_fields(&mut new, entries);
+                    }
                     Ok(new)
                 },
             )
