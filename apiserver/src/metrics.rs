@@ -81,7 +81,13 @@ impl RequestInfo {
     /// Long-running requests (watches) are exempt from in-flight limits and
     /// latency histograms, as upstream.
     pub fn is_long_running(&self) -> bool {
+        // As upstream's long-running check: watches, and the streaming
+        // subresources (`kubectl logs -f` holds its request open).
         self.verb == "WATCH"
+            || matches!(
+                self.subresource.as_str(),
+                "log" | "exec" | "attach" | "portforward" | "proxy"
+            )
     }
 
     /// Whether the request writes.

@@ -664,6 +664,15 @@ spec:
     );
     c.ok(&["apply", "-f", &manifest]);
     c.ok(&["rollout", "status", "deploy/web", "--timeout=90s"]);
+    // Logs of a running simulated container: empty, and a wrong container
+    // name is refused as upstream refuses it.
+    assert_eq!(c.ok(&["logs", "deploy/web"]), "");
+    let (code, _, err) = c.kubectl(&["logs", "deploy/web", "-c", "nope"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("container nope is not valid for pod web-"),
+        "{err}"
+    );
     // The controller reports the budget: 3 expected and healthy, none allowed.
     let pdb = c.eventually(&["get", "pdb", "web", "--no-headers"], |o| {
         o.split_whitespace().collect::<Vec<_>>().get(1..4) == Some(&["3", "N/A", "0"])

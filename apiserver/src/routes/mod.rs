@@ -2,6 +2,7 @@
 
 pub mod discovery;
 pub mod openapi;
+pub mod pod_log;
 pub mod resources;
 pub mod reviews;
 pub mod system;

@@ -163,6 +163,10 @@ async fn dispatch(app: AppState, request: Request) -> Result<Response, ApiError>
                 .await?;
             Ok(created_status())
         }
+        (Method::GET, Some(name), Some("log")) if resource.plural == "pods" => {
+            let pod = registry.get(resource, ns, &name).await?;
+            super::pod_log::respond(&pod, query.get("container"), query.flag("follow"))
+        }
         (Method::POST, Some(name), Some("token")) => {
             let asked = request::decode_subresource(
                 &headers,
