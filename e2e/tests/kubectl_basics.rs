@@ -1387,6 +1387,21 @@ async fn service_account_tokens_authenticate(c: Cluster) {
     );
     c.kubectl(&["--kubeconfig", &config, "get", "serviceaccounts"])
         .ok();
+    // A TokenReview tells who the token is.
+    let review = c.manifest(
+        "review.yaml",
+        &format!("apiVersion: authentication.k8s.io/v1\nkind: TokenReview\nspec: {{token: \"{token}\"}}\n"),
+    );
+    let reviewed = c
+        .kubectl(&[
+            "create",
+            "-f",
+            &review,
+            "-o",
+            "jsonpath={.status.authenticated} {.status.user.username}",
+        ])
+        .ok();
+    assert_eq!(reviewed, "true system:serviceaccount:default:bot");
     c.kubectl(&["delete", "serviceaccount", "bot"]).ok();
     let refused = c.kubectl(&["--kubeconfig", &config, "get", "pods"]).err();
     assert!(refused.contains("Unauthorized"), "{refused}");

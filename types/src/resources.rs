@@ -869,6 +869,19 @@ pub static RESOURCES: &[ResourceInfo] = &[
         subresources: &[],
         storage: None,
     },
+    ResourceInfo {
+        group: "authentication.k8s.io",
+        version: "v1",
+        kind: "TokenReview",
+        plural: "tokenreviews",
+        singular: "tokenreview",
+        short_names: NONE,
+        scope: Scope::Cluster,
+        verbs: CREATE_ONLY,
+        categories: NONE,
+        subresources: &[],
+        storage: None,
+    },
     // ---- authorization.k8s.io/v1 (reviews: computed, never stored) ----
     ResourceInfo {
         group: "authorization.k8s.io",

@@ -127,7 +127,7 @@ fn bearer_token(headers: &axum::http::HeaderMap) -> Option<String> {
 
 /// The service account a bearer token authenticates, if it verifies and
 /// the account still exists with the uid the token names.
-async fn service_account(app: &App, token: &str) -> Option<Identity> {
+pub(crate) async fn service_account(app: &App, token: &str) -> Option<Identity> {
     let claims = app
         .tokens
         .verify(token, crate::registry::meta::now_seconds())?;

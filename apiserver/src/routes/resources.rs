@@ -207,7 +207,14 @@ async fn dispatch(app: AppState, request: Request) -> Result<Response, ApiError>
                 .get::<super::Caller>()
                 .and_then(|c| c.0.clone())
                 .ok_or_else(ApiError::unauthorized)?;
-            let answered = super::reviews::answer(resource, ns, review, &caller)?;
+            let token_user = match review.pointer("/spec/token").and_then(Value::as_str) {
+                Some(token) if resource.plural == "tokenreviews" => {
+                    super::service_account(&app, token).await
+                }
+                _ => None,
+            };
+            let answered =
+                super::reviews::answer(resource, ns, review, &caller, token_user.as_ref())?;
             Ok(response::json_response(StatusCode::CREATED, &answered))
         }
         (_, _, _) if resource.storage.is_none() => Err(ApiError::method_not_allowed()),

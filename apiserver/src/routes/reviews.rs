@@ -1,6 +1,7 @@
 //! The review APIs kubectl's `auth` commands call, answered and never
 //! stored: `authentication.k8s.io` SelfSubjectReview (`kubectl auth
-//! whoami`) and `authorization.k8s.io` SelfSubjectAccessReview,
+//! whoami`) and TokenReview (what a webhook or proxy asks about a bearer
+//! token), and `authorization.k8s.io` SelfSubjectAccessReview,
 //! SubjectAccessReview, LocalSubjectAccessReview (`kubectl auth can-i`) and
 //! SelfSubjectRulesReview (`kubectl auth can-i --list`).
 //!
@@ -17,14 +18,16 @@ use serde_json::{Map, Value, json};
 pub fn is_review(resource: &ResourceInfo) -> bool {
     matches!(
         (resource.group, resource.plural),
-        ("authentication.k8s.io", "selfsubjectreviews")
-            | (
-                "authorization.k8s.io",
-                "selfsubjectaccessreviews"
-                    | "subjectaccessreviews"
-                    | "localsubjectaccessreviews"
-                    | "selfsubjectrulesreviews"
-            )
+        (
+            "authentication.k8s.io",
+            "selfsubjectreviews" | "tokenreviews"
+        ) | (
+            "authorization.k8s.io",
+            "selfsubjectaccessreviews"
+                | "subjectaccessreviews"
+                | "localsubjectaccessreviews"
+                | "selfsubjectrulesreviews"
+        )
     )
 }
 
@@ -91,11 +94,15 @@ fn check_access_spec(resource: &ResourceInfo, spec: &Value) -> Result<(), ApiErr
 }
 
 /// The review as answered: the request with its `status` filled in.
+///
+/// `token_user` is who a TokenReview's token authenticates as (`None`:
+/// nobody); other reviews ignore it.
 pub fn answer(
     resource: &ResourceInfo,
     namespace: Option<&str>,
     mut review: Value,
     caller: &Identity,
+    token_user: Option<&Identity>,
 ) -> Result<Value, ApiError> {
     let Some(object) = review.as_object_mut() else {
         return Err(ApiError::bad_request("the review must be a JSON object"));
@@ -120,6 +127,25 @@ pub fn answer(
             "username": caller.user,
             "groups": groups_of(caller),
         }}),
+        "tokenreviews" => {
+            let token = spec.get("token").and_then(Value::as_str).unwrap_or("");
+            if token.is_empty() {
+                return Err(invalid(
+                    resource,
+                    "spec.token",
+                    "\"\"",
+                    "token must be specified",
+                ));
+            }
+            match token_user {
+                Some(user) => json!({
+                    "authenticated": true,
+                    "user": {"username": user.user, "groups": groups_of(user)},
+                    "audiences": [crate::tokens::ISSUER],
+                }),
+                None => json!({"user": {}, "error": "invalid bearer token"}),
+            }
+        }
         "selfsubjectrulesreviews" => json!({
             "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
             "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
@@ -173,7 +199,7 @@ mod tests {
     fn whoami_reports_the_certificate_identity_and_authenticated_group() {
         let r = res("authentication.k8s.io", "selfsubjectreviews");
         let review = json!({"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview", "metadata": {}});
-        let answered = answer(r, None, review, &admin()).expect("answered");
+        let answered = answer(r, None, review, &admin(), None).expect("answered");
         assert_eq!(
             answered["status"]["userInfo"],
             json!({"username": "kubernetes-admin", "groups": ["system:masters", "system:authenticated"]})
@@ -185,10 +211,10 @@ mod tests {
         let r = res("authorization.k8s.io", "selfsubjectaccessreviews");
         let review =
             json!({"spec": {"resourceAttributes": {"verb": "create", "resource": "pods"}}});
-        let answered = answer(r, None, review, &admin()).expect("answered");
+        let answered = answer(r, None, review, &admin(), None).expect("answered");
         assert_eq!(answered["status"], json!({"allowed": true}));
         assert_eq!(answered["spec"]["user"], "kubernetes-admin");
-        let e = answer(r, None, json!({"spec": {}}), &admin()).expect_err("no attributes");
+        let e = answer(r, None, json!({"spec": {}}), &admin(), None).expect_err("no attributes");
         assert_eq!(e.code, 422);
         assert!(
             e.message.contains(
@@ -200,7 +226,7 @@ mod tests {
         let sar = res("authorization.k8s.io", "subjectaccessreviews");
         let nobody =
             json!({"spec": {"nonResourceAttributes": {"path": "/healthz", "verb": "get"}}});
-        let e = answer(sar, None, nobody, &admin()).expect_err("no user");
+        let e = answer(sar, None, nobody, &admin(), None).expect_err("no user");
         assert!(
             e.message
                 .contains("at least one of user or group must be specified")
@@ -210,8 +236,14 @@ mod tests {
     #[test]
     fn the_rules_review_grants_everything() {
         let r = res("authorization.k8s.io", "selfsubjectrulesreviews");
-        let answered =
-            answer(r, None, json!({"spec": {"namespace": "default"}}), &admin()).expect("answered");
+        let answered = answer(
+            r,
+            None,
+            json!({"spec": {"namespace": "default"}}),
+            &admin(),
+            None,
+        )
+        .expect("answered");
         assert_eq!(
             answered["status"]["resourceRules"][0]["verbs"],
             json!(["*"])
