@@ -24,6 +24,7 @@ pub const ALL: &[&str] = &[
     "ttl-after-finished",
     "persistentvolume-binder",
     "disruption",
+    "horizontalpodautoscaling",
 ];
 
 /// `bosun-controller-manager`'s flags.

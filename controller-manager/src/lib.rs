@@ -281,6 +281,10 @@ fn controllers() -> Vec<(&'static str, Start)> {
             )
             .boxed()
         }),
+        (
+            controllers::horizontal_pod_autoscaler::NAME,
+            |s, stop, _| controllers::horizontal_pod_autoscaler::run(s, stop).boxed(),
+        ),
         (controllers::disruption::NAME, |s, stop, i| {
             controllers::disruption::run(s, stop, i.pods.clone(), i.replica_sets.clone()).boxed()
         }),

@@ -631,9 +631,10 @@ async fn set_image_pause_resume_restart_and_undo_to_a_revision() {
 /// `kubectl drain` evicts through `pods/eviction`, which honours the
 /// PodDisruptionBudget the disruption controller keeps: a budget allowing
 /// nothing blocks the drain with upstream's message; once it allows one
-/// disruption the node empties, one pod at a time.
+/// disruption the node empties, one pod at a time. The same deployment's
+/// (empty) logs, and an autoscaler keeping it at its minimum.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn drain_honours_pod_disruption_budgets() {
+async fn drain_honours_budgets_then_logs_and_autoscaling() {
     let c = UpCluster::start(3, false).await;
     let manifest = c.file(
         "web.yaml",
@@ -736,4 +737,26 @@ spec:
     ]);
     assert!(!nodes.split_whitespace().any(|n| n == node), "{nodes}");
     c.ok(&["uncordon", &node]);
+    // An autoscaler brings the deployment up to its minimum; with no
+    // metrics API it reports why it cannot scale on CPU.
+    c.ok(&[
+        "autoscale",
+        "deploy/web",
+        "--min=4",
+        "--max=6",
+        "--cpu-percent=80",
+    ]);
+    let replicas = c.eventually(
+        &["get", "deploy", "web", "-o", "jsonpath={.spec.replicas}"],
+        |o| o == "4",
+    );
+    assert_eq!(replicas, "4");
+    let row = c.eventually(&["get", "hpa", "web", "--no-headers"], |o| {
+        o.split_whitespace().nth(6) == Some("4")
+    });
+    assert!(row.contains("cpu: <unknown>/80%"), "{row}");
+    let described = c.eventually(&["describe", "hpa", "web"], |o| {
+        o.contains("FailedGetResourceMetric")
+    });
+    assert!(described.contains("SuccessfulRescale"), "{described}");
 }

@@ -7,6 +7,7 @@ pub mod disruption;
 pub mod endpoints;
 pub mod garbage_collector;
 pub mod history;
+pub mod horizontal_pod_autoscaler;
 pub mod job;
 pub mod namespace;
 pub mod node_lifecycle;

@@ -22,8 +22,11 @@
 //!   progress deadline), [`status`], [`history`] (old ReplicaSet cleanup),
 //!   [`rollback`], [`deployment_sync`] (which path a sync takes).
 //! * Disruption controller: [`budget`] (PodDisruptionBudget status).
+//! * HorizontalPodAutoscaler controller: [`autoscaling`] (bounds, status,
+//!   conditions without a metrics API).
 //! * Shared: [`events`] (event reasons and messages), [`error`].
 
+pub mod autoscaling;
 pub mod availability;
 pub mod budget;
 pub mod controller_revision;
