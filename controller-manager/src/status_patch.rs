@@ -63,6 +63,34 @@ pub fn status_patch<T: serde::Serialize>(
     Some(Value::Object(patch))
 }
 
+/// Writes `new` as the status of the object `name` through `api` when it
+/// differs from `old` (see [`status_patch`]; `resource_version` guards the
+/// write). An object gone meanwhile is not an error.
+pub async fn write_status<K, T>(
+    api: &kube::Api<K>,
+    name: &str,
+    resource_version: Option<&str>,
+    old: Option<&T>,
+    new: &T,
+) -> Result<(), kube::Error>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    T: serde::Serialize,
+{
+    let Some(patch) = status_patch(resource_version, old, new) else {
+        return Ok(());
+    };
+    let params = kube::api::PatchParams::default();
+    match api
+        .patch_status(name, &params, &kube::api::Patch::Merge(&patch))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if crate::context::is_not_found(&e) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,7 +22,7 @@ use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{Pod, ReplicationController};
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
@@ -232,27 +232,12 @@ async fn write_status(
     budget: &PodDisruptionBudget,
     status: &PodDisruptionBudgetStatus,
 ) -> Result<(), ReconcileError> {
-    let Some(patch) = crate::status_patch::status_patch(
-        budget.metadata.resource_version.as_deref(),
-        budget.status.as_ref(),
-        status,
-    ) else {
-        return Ok(());
-    };
     let namespace = budget.metadata.namespace.as_deref().unwrap_or_default();
     let api: Api<PodDisruptionBudget> = Api::namespaced(ctx.shared.client.clone(), namespace);
-    match api
-        .patch_status(
-            budget.metadata.name.as_deref().unwrap_or_default(),
-            &PatchParams::default(),
-            &Patch::Merge(&patch),
-        )
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if crate::context::is_not_found(&e) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    let name = budget.metadata.name.as_deref().unwrap_or_default();
+    let guard = budget.metadata.resource_version.as_deref();
+    crate::status_patch::write_status(&api, name, guard, budget.status.as_ref(), status).await?;
+    Ok(())
 }
 
 /// The summed scale of the controllers owning `pods`, each counted once;

@@ -228,23 +228,9 @@ async fn write_status(
     hpa: &HorizontalPodAutoscaler,
     status: &HorizontalPodAutoscalerStatus,
 ) -> Result<(), ReconcileError> {
-    let Some(patch) = crate::status_patch::status_patch(None, hpa.status.as_ref(), status) else {
-        return Ok(());
-    };
-    let api: Api<HorizontalPodAutoscaler> = Api::namespaced(
-        ctx.shared.client.clone(),
-        hpa.metadata.namespace.as_deref().unwrap_or_default(),
-    );
-    match api
-        .patch_status(
-            hpa.metadata.name.as_deref().unwrap_or_default(),
-            &PatchParams::default(),
-            &Patch::Merge(&patch),
-        )
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if crate::context::is_not_found(&e) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    let namespace = hpa.metadata.namespace.as_deref().unwrap_or_default();
+    let api: Api<HorizontalPodAutoscaler> = Api::namespaced(ctx.shared.client.clone(), namespace);
+    let name = hpa.metadata.name.as_deref().unwrap_or_default();
+    crate::status_patch::write_status(&api, name, None, hpa.status.as_ref(), status).await?;
+    Ok(())
 }
