@@ -1298,6 +1298,24 @@ async fn auth_whoami_and_can_i(c: Cluster) {
         c.kubectl(&["auth", "can-i", "get", "/healthz"]).ok().trim(),
         "yes"
     );
+    // The deprecated componentstatuses, printed as upstream prints them.
+    let statuses = c.kubectl(&["get", "componentstatuses"]);
+    assert!(
+        statuses
+            .stderr
+            .contains("Warning: v1 ComponentStatus is deprecated in v1.19+"),
+        "{}",
+        statuses.stderr
+    );
+    let statuses = statuses.ok();
+    assert_eq!(
+        statuses
+            .lines()
+            .next()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>()),
+        Some(vec!["NAME", "STATUS", "MESSAGE", "ERROR"])
+    );
+    assert!(statuses.contains("etcd-0   Healthy   ok"), "{statuses}");
     let list = c.kubectl(&["auth", "can-i", "--list"]).ok();
     assert!(list.lines().any(|l| l.starts_with("*.*")), "{list}");
     assert_eq!(

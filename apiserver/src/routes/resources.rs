@@ -193,9 +193,18 @@ async fn dispatch(app: AppState, request: Request) -> Result<Response, ApiError>
         (Method::GET, None, None)
             if resource.group.is_empty() && resource.plural == "componentstatuses" =>
         {
-            Ok(response::json_response(
-                StatusCode::OK,
-                &component_statuses(registry).await,
+            let list = component_statuses(registry).await;
+            let body = match render {
+                response::Render::Object => list,
+                response::Render::Table(include) => {
+                    let items = list["items"].as_array().cloned().unwrap_or_default();
+                    response::table(resource, &items, json!({}), include)
+                }
+            };
+            let deprecated = ["v1 ComponentStatus is deprecated in v1.19+".to_owned()];
+            Ok(response::with_warnings(
+                response::json_response(StatusCode::OK, &body),
+                &deprecated,
             ))
         }
         (Method::POST, None, None) if super::reviews::is_review(resource) => {
