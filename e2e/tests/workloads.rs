@@ -499,6 +499,19 @@ spec:
         "jsonpath={.status.conditions[?(@.type==\"Ready\")].reason}",
     ]);
     assert_eq!(reason, "NodeStatusUnknown");
+    // The node controller's events: registration, then the status change.
+    let events = c.eventually(
+        &[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=bosun-node-0",
+            "-o",
+            "jsonpath={.items[*].reason}",
+        ],
+        |o| o.contains("NodeNotReady"),
+    );
+    assert!(events.contains("RegisteredNode"), "{events}");
     // The pods that were there are evicted and replaced on the other nodes.
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {

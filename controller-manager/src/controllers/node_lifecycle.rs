@@ -41,6 +41,8 @@ pub use crate::nodes::taints::{NOT_READY, UNREACHABLE};
 pub const NAME: &str = "nodelifecycle";
 /// `source.component` of eviction events.
 pub const COMPONENT: &str = "taint-eviction-controller";
+/// `source.component` of the node events (registration, NotReady).
+pub const NODE_COMPONENT: &str = "node-controller";
 /// How often the taint queues are looked at (upstream's eviction period).
 const TAINT_PASS: Duration = Duration::from_millis(100);
 /// When a node whose tainting failed is tried again.
@@ -173,6 +175,14 @@ impl Monitor {
                     .push(ready.as_deref() == Some("True"));
             }
             if let Some(seen) = self.seen.get_mut(&name) {
+                if seen.ready.as_deref() == Some("True") && ready.as_deref() != Some("True") {
+                    self.shared.recorder.with_component(NODE_COMPONENT).publish(
+                        bosun_runtime::object_ref("v1", "Node", &node.metadata),
+                        bosun_runtime::EventType::Normal,
+                        "NodeNotReady",
+                        format!("Node {name} status is now: NodeNotReady"),
+                    );
+                }
                 if seen.zone != zone
                     && let Some(old) = self.queues.get_mut(&seen.zone)
                 {
@@ -261,6 +271,16 @@ impl Monitor {
         let heartbeat = ready
             .as_ref()
             .and_then(|c| c.last_heartbeat_time.as_ref().map(|t| t.0.to_string()));
+        if !self.seen.contains_key(name) {
+            // As upstream's controller on first sight of a node (also after
+            // a restart of the controller-manager).
+            self.shared.recorder.with_component(NODE_COMPONENT).publish(
+                bosun_runtime::object_ref("v1", "Node", &node.metadata),
+                bosun_runtime::EventType::Normal,
+                "RegisteredNode",
+                format!("Node {name} event: Registered Node {name} in Controller"),
+            );
+        }
         let entry = self.seen.entry(name.to_owned()).or_insert_with(|| Seen {
             lease: lease.clone(),
             heartbeat: heartbeat.clone(),
