@@ -512,6 +512,19 @@ spec:
         |o| o.contains("NodeNotReady"),
     );
     assert!(events.contains("RegisteredNode"), "{events}");
+    // Its pods were marked not ready (so they left their endpoints).
+    let marked = c.eventually(
+        &[
+            "get",
+            "events",
+            "--field-selector",
+            "reason=NodeNotReady,involvedObject.kind=Pod",
+            "-o",
+            "jsonpath={.items[*].message}",
+        ],
+        |o| o.contains("Node is not ready"),
+    );
+    assert!(marked.contains("Node is not ready"), "{marked}");
     // The pods that were there are evicted and replaced on the other nodes.
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {

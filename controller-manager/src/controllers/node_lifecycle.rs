@@ -158,6 +158,7 @@ impl Monitor {
         let mut readiness: BTreeMap<String, Vec<bool>> = BTreeMap::new();
         let mut observed: Vec<(Arc<Node>, String, Option<String>)> = Vec::new();
         let mut known: HashSet<String> = HashSet::new();
+        let mut went_not_ready: Vec<String> = Vec::new();
         for node in self.nodes.state() {
             let Some(name) = node.metadata.name.clone() else {
                 continue;
@@ -182,6 +183,7 @@ impl Monitor {
                         "NodeNotReady",
                         format!("Node {name} status is now: NodeNotReady"),
                     );
+                    went_not_ready.push(name.clone());
                 }
                 if seen.zone != zone
                     && let Some(old) = self.queues.get_mut(&seen.zone)
@@ -212,6 +214,10 @@ impl Monitor {
             if let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name.clone()) {
                 pods_by_node.entry(node).or_default().push(pod);
             }
+        }
+        for name in &went_not_ready {
+            self.mark_pods_not_ready(pods_by_node.get(name).map_or(&[][..], Vec::as_slice), now)
+                .await;
         }
         for (node, name, ready) in observed {
             let zone = zone_key(node.metadata.labels.as_ref());
@@ -464,6 +470,43 @@ impl Monitor {
                     node = api.get(&name).await?;
                 }
                 Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// Sets the `Ready` condition of `pods` (of a node that stopped being
+    /// Ready) to False, as upstream's `MarkPodsNotReady`, so they leave
+    /// their Services' endpoints; each gets a `NodeNotReady` warning.
+    async fn mark_pods_not_ready(&self, pods: &[Arc<Pod>], now: Timestamp) {
+        let recorder = self.shared.recorder.with_component(NODE_COMPONENT);
+        for pod in pods {
+            let ready = pod
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .and_then(|c| c.iter().find(|c| c.type_ == "Ready"));
+            if ready.is_none_or(|c| c.status == "False") {
+                continue;
+            }
+            let namespace = pod.metadata.namespace.clone().unwrap_or_default();
+            let name = pod.metadata.name.clone().unwrap_or_default();
+            let api: Api<Pod> = Api::namespaced(self.shared.client.clone(), &namespace);
+            let patch = json!({"status": {"conditions": [{
+                "type": "Ready", "status": "False", "lastTransitionTime": Time(now),
+            }]}});
+            match api
+                .patch_status(&name, &PatchParams::default(), &Patch::Strategic(patch))
+                .await
+            {
+                Ok(_) => recorder.publish(
+                    bosun_runtime::object_ref("v1", "Pod", &pod.metadata),
+                    bosun_runtime::EventType::Warning,
+                    "NodeNotReady",
+                    "Node is not ready".to_owned(),
+                ),
+                Err(error) => {
+                    tracing::debug!(%error, pod = %name, "marking pod not ready failed");
+                }
             }
         }
     }
