@@ -691,6 +691,13 @@ spec:
     );
     c.ok(&["apply", "-f", &manifest]);
     c.ok(&["rollout", "status", "deploy/web", "--timeout=90s"]);
+    // The controller records the revision through status: the generation
+    // stays 1, as upstream's.
+    let generation = c.ok(&[
+        "get", "deploy", "web", "-o",
+        r"jsonpath={.metadata.generation} {.metadata.annotations.deployment\.kubernetes\.io/revision}",
+    ]);
+    assert_eq!(generation, "1 1");
     // Logs of a running simulated container: empty, and a wrong container
     // name is refused as upstream refuses it.
     assert_eq!(c.ok(&["logs", "deploy/web"]), "");

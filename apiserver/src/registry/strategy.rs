@@ -16,6 +16,10 @@ pub struct Strategy {
     pub tracks_generation: bool,
     /// Annotations changes bump the generation too (Deployments).
     pub annotations_bump_generation: bool,
+    /// Status writes may change annotations (Deployments: the controller
+    /// records `deployment.kubernetes.io/revision` through `status`, so
+    /// the generation does not move).
+    pub status_keeps_annotations: bool,
     /// `PUT` of a missing object creates it.
     pub allow_create_on_update: bool,
     /// Keep a client-sent `status` on create (Nodes).
@@ -50,6 +54,7 @@ pub fn for_resource(resource: &ResourceInfo) -> Strategy {
         status_subresource,
         tracks_generation,
         annotations_bump_generation: (group, plural) == ("apps", "deployments"),
+        status_keeps_annotations: (group, plural) == ("apps", "deployments"),
         allow_create_on_update,
         keep_status_on_create: (group, plural) == ("", "nodes"),
     }

@@ -1095,6 +1095,18 @@ fn apply_target(mut new: Value, old: &Value, target: Target, strategy: &Strategy
             if let Some(managed) = meta::metadata(&new).and_then(|m| m.get("managedFields")) {
                 metadata_mut(&mut merged).insert("managedFields".into(), managed.clone());
             }
+            if strategy.status_keeps_annotations {
+                // As upstream's Deployment status strategy, which resets
+                // only spec and labels.
+                match meta::metadata(&new).and_then(|m| m.get("annotations")) {
+                    Some(annotations) => {
+                        metadata_mut(&mut merged).insert("annotations".into(), annotations.clone());
+                    }
+                    None => {
+                        metadata_mut(&mut merged).remove("annotations");
+                    }
+                }
+            }
             merged
         }
         Target::Finalize => {
@@ -1284,6 +1296,7 @@ mod tests {
             status_subresource: true,
             tracks_generation: true,
             annotations_bump_generation: false,
+            status_keeps_annotations: false,
             allow_create_on_update: false,
             keep_status_on_create: false,
         };

@@ -464,10 +464,12 @@ impl<'a> Syncer<'a> {
         condition: Option<DeploymentCondition>,
     ) -> Result<(), ReconcileError> {
         if let Some(revision) = revision {
+            // Through status, as upstream's controller writes it, so the
+            // Deployment's generation does not move.
             let patch = json!({"metadata": {"annotations": {REVISION_ANNOTATION: revision}}});
             let written = self
                 .api()
-                .patch(&self.name, &PatchParams::default(), &Patch::Merge(&patch))
+                .patch_status(&self.name, &PatchParams::default(), &Patch::Merge(&patch))
                 .await?;
             self.d.metadata = written.metadata;
         }
