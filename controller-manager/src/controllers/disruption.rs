@@ -168,6 +168,19 @@ async fn sync(budget: &PodDisruptionBudget, ctx: &Ctx) -> Result<Action, Reconci
         .filter(|p| selector.matches(p.metadata.labels.as_ref().unwrap_or(&Default::default())))
         .map(Arc::as_ref)
         .collect();
+    if budget::needs_scale(budget) && pods.iter().any(|p| controller_of(&p.metadata).is_none()) {
+        let selector_text = wire
+            .and_then(|w| serde_json::to_string(w).ok())
+            .unwrap_or_default();
+        recorder.publish(
+            budget_ref(budget),
+            bosun_runtime::EventType::Normal,
+            "UnmanagedPods",
+            format!(
+                "Pods selected by this PodDisruptionBudget (selector: {selector_text}) were found to be unmanaged. As a result, the status of the PDB cannot be calculated correctly, which may result in undefined behavior. To account for these pods please set \".spec.minAvailable\" field of the PDB to an integer value."
+            ),
+        );
+    }
     if pods.is_empty() {
         recorder.publish(
             budget_ref(budget),
@@ -251,8 +264,10 @@ async fn expected_scale(
     let mut scales: HashMap<String, i32> = HashMap::new();
     for pod in pods {
         let name = pod.metadata.name.as_deref().unwrap_or_default();
+        // As upstream: pods without a controller are left out of the
+        // expected count (the sync reports them as unmanaged).
         let Some(owner) = controller_of(&pod.metadata) else {
-            return Ok(Err(format!("found no controllers for pod {name:?}")));
+            continue;
         };
         if !seen.insert(owner.uid.clone()) {
             continue;
