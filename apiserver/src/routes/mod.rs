@@ -1,6 +1,7 @@
 //! The HTTP surface: which paths exist and who may call them.
 
 pub mod discovery;
+pub mod flow_control;
 pub mod openapi;
 pub mod pod_log;
 pub mod resources;
@@ -22,13 +23,6 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
-use tokio::sync::Semaphore;
-
-/// Concurrent non-long-running requests allowed, as upstream's
-/// `--max-requests-inflight` and `--max-mutating-requests-inflight`.
-pub const MAX_READONLY_INFLIGHT: usize = 400;
-/// See [`MAX_READONLY_INFLIGHT`].
-pub const MAX_MUTATING_INFLIGHT: usize = 200;
 
 /// State shared by every handler.
 #[derive(Debug)]
@@ -41,8 +35,7 @@ pub struct App {
     pub metrics: Metrics,
     /// Issues and verifies service account tokens.
     pub tokens: crate::tokens::Issuer,
-    readonly: Semaphore,
-    mutating: Semaphore,
+    limits: flow_control::Limits,
 }
 
 impl App {
@@ -53,8 +46,7 @@ impl App {
             ready: AtomicBool::new(false),
             metrics,
             tokens,
-            readonly: Semaphore::new(MAX_READONLY_INFLIGHT),
-            mutating: Semaphore::new(MAX_MUTATING_INFLIGHT),
+            limits: flow_control::Limits::default(),
         }
     }
 }
@@ -183,33 +175,23 @@ fn impersonated(headers: &axum::http::HeaderMap, caller: Identity) -> Result<Ide
     Ok(Identity { user, groups })
 }
 
-/// Counts and times every request, applies the in-flight limits (429 with
-/// `Retry-After` beyond them), and tracks long-running watches.
-async fn track(State(app): State<AppState>, request: Request, next: Next) -> Response {
+/// Counts and times every request and tracks long-running ones (watches)
+/// until their body ends.
+async fn track(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
     let info = RequestInfo::classify(
         request.method(),
         request.uri().path(),
         request.uri().query().unwrap_or(""),
     );
     let started = Instant::now();
-    let (slot, kind) = if info.is_long_running() {
-        (None, "")
+    let kind = if info.is_long_running() {
+        flow_control::Kind::LongRunning
     } else if info.is_mutating() {
-        (Some(app.mutating.try_acquire()), "mutating")
+        flow_control::Kind::Mutating
     } else {
-        (Some(app.readonly.try_acquire()), "readOnly")
+        flow_control::Kind::ReadOnly
     };
-    let _permit = match slot {
-        Some(Ok(permit)) => Some(permit),
-        Some(Err(_)) => {
-            let response = ApiError::too_many_requests().into_response();
-            app.metrics
-                .observe(&info, 429, started.elapsed().as_secs_f64());
-            return response;
-        }
-        None => None,
-    };
-    let _inflight = (!kind.is_empty()).then(|| app.metrics.inflight(kind));
+    request.extensions_mut().insert(kind);
     let response = next.run(request).await;
     app.metrics.observe(
         &info,
@@ -227,6 +209,32 @@ async fn track(State(app): State<AppState>, request: Request, next: Next) -> Res
         return Response::from_parts(parts, axum::body::Body::from_stream(stream));
     }
     response
+}
+
+/// The in-flight limits ([`flow_control`]), applied once the caller is
+/// known: a request waits for a seat, and gets a 429 with `Retry-After`
+/// only when it waited too long or the queue is full.
+async fn limit(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    let kind = request
+        .extensions()
+        .get::<flow_control::Kind>()
+        .copied()
+        .unwrap_or(flow_control::Kind::ReadOnly);
+    let exempt = flow_control::is_exempt(
+        request
+            .extensions()
+            .get::<Caller>()
+            .and_then(|c| c.0.as_ref()),
+    ) || is_public(request.uri().path());
+    let _seat = match app.limits.admit(kind, exempt).await {
+        flow_control::Admission::Run(seat) => seat,
+        flow_control::Admission::Reject => {
+            return ApiError::too_many_requests().into_response();
+        }
+    };
+    let _inflight =
+        (kind != flow_control::Kind::LongRunning).then(|| app.metrics.inflight(kind.label()));
+    next.run(request).await
 }
 
 /// `GET /metrics`.
@@ -264,6 +272,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi/v3/{*path}", get(openapi::document))
         .route("/metrics", get(metrics))
         .fallback(resources::handle)
+        .layer(middleware::from_fn_with_state(state.clone(), limit))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
