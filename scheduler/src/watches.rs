@@ -21,7 +21,10 @@ use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch as signal;
 
+mod slim;
 mod volumes;
+
+pub use slim::{SlimNode, SlimPod};
 
 /// Shared state the handlers write.
 #[derive(Clone)]
@@ -59,7 +62,7 @@ pub fn start(
     {
         let sinks = sinks.clone();
         tasks.push(tokio::spawn(drive(
-            Api::<Node>::all(client.clone()),
+            Api::<SlimNode>::all(client.clone()),
             nodes_tx,
             move |batch| on_nodes(&sinks, batch),
         )));
@@ -67,7 +70,7 @@ pub fn start(
     {
         let sinks = sinks.clone();
         tasks.push(tokio::spawn(drive(
-            Api::<Pod>::all(client.clone()),
+            Api::<SlimPod>::all(client.clone()),
             pods_tx,
             move |batch| on_pods(&sinks, batch),
         )));
@@ -194,7 +197,7 @@ fn controller_watch<K>(
     selector: fn(&K) -> Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector>,
 ) -> tokio::task::JoinHandle<()>
 where
-    K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K: Decoded<Object = K> + kube::Resource<DynamicType = ()>,
 {
     let sinks = sinks.clone();
     tokio::spawn(drive(
@@ -234,22 +237,74 @@ pub enum Change<K> {
     Resynced(Vec<Arc<K>>),
 }
 
+/// What a watch decodes, and the object its handler gets: the API type
+/// itself without its managed fields, which nothing here reads (as
+/// upstream's scheduler trims them from its informers' objects, so the
+/// cache does not keep them for every object).
+pub trait Decoded:
+    kube::Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static
+{
+    /// The object handed on.
+    type Object: Send + Sync + 'static;
+    /// The object, without managed fields.
+    fn into_object(self) -> Self::Object;
+}
+
+/// Types decoded in full, whose managed fields are dropped afterwards.
+macro_rules! decoded_in_full {
+    ($($t:ty),* $(,)?) => {
+        $(impl Decoded for $t {
+            type Object = $t;
+            fn into_object(mut self) -> $t {
+                kube::Resource::meta_mut(&mut self).managed_fields = None;
+                self
+            }
+        })*
+    };
+}
+
+decoded_in_full!(
+    Namespace,
+    Service,
+    ReplicaSet,
+    StatefulSet,
+    ReplicationController,
+    PodDisruptionBudget,
+    k8s_openapi::api::core::v1::PersistentVolumeClaim,
+    k8s_openapi::api::core::v1::PersistentVolume,
+    k8s_openapi::api::storage::v1::StorageClass,
+);
+
+impl Decoded for SlimPod {
+    type Object = Pod;
+    fn into_object(self) -> Pod {
+        self.0
+    }
+}
+
+impl Decoded for SlimNode {
+    type Object = Node;
+    fn into_object(self) -> Node {
+        self.0
+    }
+}
+
 /// Runs a watch forever, handing each change (batched: a re-list arrives
 /// as one `Resynced`, preceded by its objects as upserts) to `handle`.
 async fn drive<K>(
     api: Api<K>,
     synced: signal::Sender<bool>,
-    mut handle: impl FnMut(Vec<Change<K>>) + Send + 'static,
+    mut handle: impl FnMut(Vec<Change<K::Object>>) + Send + 'static,
 ) where
-    K: kube::Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K: Decoded,
 {
     let mut stream = events(api).boxed();
-    let mut relist: Option<Vec<Arc<K>>> = None;
+    let mut relist: Option<Vec<Arc<K::Object>>> = None;
     while let Some(event) = stream.next().await {
         match event {
             Ok(Event::Init) => relist = Some(Vec::new()),
             Ok(Event::InitApply(object)) => {
-                let object = Arc::new(trimmed(object));
+                let object = Arc::new(object.into_object());
                 if let Some(list) = relist.as_mut() {
                     list.push(object.clone());
                 }
@@ -259,19 +314,15 @@ async fn drive<K>(
                 handle(vec![Change::Resynced(relist.take().unwrap_or_default())]);
                 let _ = synced.send(true);
             }
-            Ok(Event::Apply(object)) => handle(vec![Change::Upsert(Arc::new(trimmed(object)))]),
-            Ok(Event::Delete(object)) => handle(vec![Change::Delete(Arc::new(trimmed(object)))]),
+            Ok(Event::Apply(object)) => {
+                handle(vec![Change::Upsert(Arc::new(object.into_object()))])
+            }
+            Ok(Event::Delete(object)) => {
+                handle(vec![Change::Delete(Arc::new(object.into_object()))])
+            }
             Err(error) => tracing::debug!(%error, "watch error"),
         }
     }
-}
-
-/// `object` without `metadata.managedFields`, which nothing here reads: as
-/// upstream's scheduler trims them from its informers' objects, so the
-/// cache does not keep them for every pod.
-fn trimmed<K: kube::Resource>(mut object: K) -> K {
-    object.meta_mut().managed_fields = None;
-    object
 }
 
 /// A watch whose (re)lists ask for `resourceVersion=0`, as client-go's
