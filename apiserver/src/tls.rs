@@ -60,15 +60,25 @@ impl std::fmt::Debug for Pki {
     }
 }
 
+/// Writes a private key readable by its owner only, from the moment the
+/// file exists (a file already there is narrowed before it is rewritten).
 fn write_private(path: &Path, contents: &str) -> Result<(), TlsError> {
-    std::fs::write(path, contents).map_err(io_err(path))?;
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .map_err(io_err(path))?;
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        if path.exists() {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .map_err(io_err(path))?;
+        }
     }
-    Ok(())
+    options
+        .open(path)
+        .and_then(|mut file| file.write_all(contents.as_bytes()))
+        .map_err(io_err(path))
 }
 
 fn read(path: &Path) -> Result<String, TlsError> {

@@ -103,7 +103,7 @@ impl Issuer {
             std::fs::create_dir_all(pki_dir).map_err(io)?;
             let key = rcgen::KeyPair::generate()
                 .map_err(|_| KeyError::Invalid(path.display().to_string()))?;
-            write_private(&path, &key.serialize_pem()).map_err(io)?;
+            create_private(&path, &key.serialize_pem()).map_err(io)?;
         }
         let pem = std::fs::read_to_string(&path).map_err(io)?;
         let invalid = || KeyError::Invalid(path.display().to_string());
@@ -158,8 +158,22 @@ impl Issuer {
 
     /// The service account a presented token names, if it verifies, is
     /// current at `now` and is meant for this apiserver; `None` otherwise
-    /// (a token not issued here, expired, or tampered with).
+    /// (a token not issued here, expired, tampered with, or for another
+    /// audience).
     pub fn verify(&self, token: &str, now: i64) -> Option<Claims> {
+        self.verify_for(token, now, &[ISSUER.to_owned()])
+            .map(|(claims, _)| claims)
+    }
+
+    /// As [`Issuer::verify`], for a token meant for any of `audiences`
+    /// (what a TokenReview asks about); with the audiences the token and
+    /// `audiences` share, as upstream's authenticator answers.
+    pub fn verify_for(
+        &self,
+        token: &str,
+        now: i64,
+        audiences: &[String],
+    ) -> Option<(Claims, Vec<String>)> {
         let mut parts = token.split('.');
         let (header, claims, signature) = (parts.next()?, parts.next()?, parts.next()?);
         if parts.next().is_some() {
@@ -179,30 +193,53 @@ impl Issuer {
         let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).ok()?).ok()?;
         let in_time = claims["nbf"].as_i64().is_some_and(|t| t <= now + 60)
             && claims["exp"].as_i64().is_some_and(|t| now < t);
-        let ours = claims["iss"] == ISSUER
-            && claims["aud"]
-                .as_array()
-                .is_some_and(|a| a.iter().any(|v| v == ISSUER));
-        if !in_time || !ours {
+        let shared: Vec<String> = claims["aud"]
+            .as_array()
+            .map(|a| {
+                audiences
+                    .iter()
+                    .filter(|wanted| a.iter().any(|v| v == wanted.as_str()))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !in_time || claims["iss"] != ISSUER || shared.is_empty() {
             return None;
         }
         let account = &claims["kubernetes.io"];
-        Some(Claims {
+        let claims = Claims {
             namespace: account["namespace"].as_str()?.to_owned(),
             name: account["serviceaccount"]["name"].as_str()?.to_owned(),
             uid: account["serviceaccount"]["uid"].as_str()?.to_owned(),
-        })
+        };
+        Some((claims, shared))
     }
 }
 
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    std::fs::write(path, contents)?;
+/// Creates `path` holding `contents`, readable by its owner only from
+/// the start: written to a private temporary file, then linked into place,
+/// so a reader never sees it half written. When another process created
+/// it first, its key is kept.
+fn create_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let temporary = path.with_extension(format!("tmp-{}", std::process::id()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
     }
-    Ok(())
+    let written = options.open(&temporary).and_then(|mut file| {
+        file.write_all(contents.as_bytes())?;
+        file.sync_all()
+    });
+    let linked = written.and_then(|()| match std::fs::hard_link(&temporary, path) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        other => other,
+    });
+    let _ = std::fs::remove_file(&temporary);
+    linked
 }
 
 /// A TokenRequest's wanted lifetime and audiences, checked as upstream.
@@ -303,7 +340,34 @@ mod tests {
             .issue(&account(), &["vault".to_owned()], 1_000, 600)
             .expect("token");
         assert_eq!(issuer.verify(&vault, 1_100), None);
+        // A review asking about the token's own audience accepts it.
+        let asked = ["other".to_owned(), "vault".to_owned()];
+        assert_eq!(
+            issuer.verify_for(&vault, 1_100, &asked),
+            Some((account(), vec!["vault".to_owned()]))
+        );
         assert_eq!(issuer.verify("not.a.token", 1_100), None);
+    }
+
+    #[test]
+    fn the_key_file_is_private_and_kept_when_it_exists() {
+        let dir = tempfile::tempdir().expect("dir");
+        let first = Issuer::load_or_create(dir.path()).expect("issuer");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("service-account.key"))
+                .expect("key file")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // A second create keeps the first key (as when two start at once).
+        create_private(&dir.path().join("service-account.key"), "other").expect("kept");
+        let again = Issuer::load_or_create(dir.path()).expect("reloaded");
+        assert_eq!(first.kid, again.kid);
+        let leftovers = std::fs::read_dir(dir.path()).expect("dir").count();
+        assert_eq!(leftovers, 1, "no temporary file is left behind");
     }
 
     #[test]

@@ -40,6 +40,28 @@ impl Registry {
     /// One repair check of ClusterIP and NodePort allocations.
     pub async fn repair_service_allocations(&self, leaks: &mut Leaks) -> Repaired {
         let mut done = Repaired::default();
+        // The keys first, then the Services (a consistent read, so at a
+        // revision after the keys'): a Service deleted in between has
+        // released its key before, and is not taken for one holding an
+        // address without a record. A Service created in between reserved
+        // its key before it was stored, so the key is found when recorded.
+        let mut keys = Vec::new();
+        for prefix in [IP_PREFIX, PORT_PREFIX] {
+            let page = self
+                .storage
+                .list(ListOptions {
+                    prefix: prefix.as_bytes().to_vec(),
+                    ..ListOptions::default()
+                })
+                .await;
+            match page {
+                Ok(page) => keys.extend(page.kvs),
+                Err(error) => {
+                    tracing::warn!(%error, "listing Service allocations failed");
+                    return done;
+                }
+            }
+        }
         let listed = self
             .list_items(services(), None, &ListParams::default())
             .await;
@@ -65,43 +87,27 @@ impl Registry {
             }
         }
         let mut recorded_keys: HashSet<String> = HashSet::new();
-        for prefix in [IP_PREFIX, PORT_PREFIX] {
-            let page = self
-                .storage
-                .list(ListOptions {
-                    prefix: prefix.as_bytes().to_vec(),
-                    ..ListOptions::default()
-                })
-                .await;
-            let page = match page {
-                Ok(page) => page,
-                Err(error) => {
-                    tracing::warn!(%error, "listing Service allocations failed");
-                    return done;
-                }
-            };
-            for kv in page.kvs {
-                let key = String::from_utf8_lossy(&kv.key).into_owned();
-                recorded_keys.insert(key.clone());
-                if held.contains_key(&key) {
-                    leaks.0.remove(&key);
-                    continue;
-                }
-                let seen = leaks.0.entry(key.clone()).or_insert(0);
-                *seen += 1;
-                if *seen < LEAK_CHECKS {
-                    continue;
-                }
+        for kv in keys {
+            let key = String::from_utf8_lossy(&kv.key).into_owned();
+            recorded_keys.insert(key.clone());
+            if held.contains_key(&key) {
                 leaks.0.remove(&key);
-                match self.storage.delete(&kv.key, Some(kv.mod_revision)).await {
-                    Ok(_) => {
-                        tracing::info!(key, "released a leaked Service allocation");
-                        done.released += 1;
-                    }
-                    Err(StorageError::NotFound { .. } | StorageError::Conflict { .. }) => {}
-                    Err(error) => {
-                        tracing::warn!(%error, key, "releasing a leaked allocation failed")
-                    }
+                continue;
+            }
+            let seen = leaks.0.entry(key.clone()).or_insert(0);
+            *seen += 1;
+            if *seen < LEAK_CHECKS {
+                continue;
+            }
+            leaks.0.remove(&key);
+            match self.storage.delete(&kv.key, Some(kv.mod_revision)).await {
+                Ok(_) => {
+                    tracing::info!(key, "released a leaked Service allocation");
+                    done.released += 1;
+                }
+                Err(StorageError::NotFound { .. } | StorageError::Conflict { .. }) => {}
+                Err(error) => {
+                    tracing::warn!(%error, key, "releasing a leaked allocation failed")
                 }
             }
         }

@@ -120,9 +120,22 @@ fn bearer_token(headers: &axum::http::HeaderMap) -> Option<String> {
 /// The service account a bearer token authenticates, if it verifies and
 /// the account still exists with the uid the token names.
 pub(crate) async fn service_account(app: &App, token: &str) -> Option<Identity> {
-    let claims = app
-        .tokens
-        .verify(token, crate::registry::meta::now_seconds())?;
+    let audiences = [crate::tokens::ISSUER.to_owned()];
+    service_account_for(app, token, &audiences)
+        .await
+        .map(|(identity, _)| identity)
+}
+
+/// As [`service_account`], for a token meant for any of `audiences`; with
+/// the audiences the token and `audiences` share.
+pub(crate) async fn service_account_for(
+    app: &App,
+    token: &str,
+    audiences: &[String],
+) -> Option<(Identity, Vec<String>)> {
+    let (claims, shared) =
+        app.tokens
+            .verify_for(token, crate::registry::meta::now_seconds(), audiences)?;
     let accounts = bosun_types::resources::find_by_plural("", "v1", "serviceaccounts")?;
     let account = app
         .registry
@@ -131,7 +144,7 @@ pub(crate) async fn service_account(app: &App, token: &str) -> Option<Identity> 
         .ok()?;
     let current = crate::registry::meta::meta_str(&account, "uid") == claims.uid
         && !crate::registry::meta::is_deleting(&account);
-    current.then(|| claims.identity())
+    current.then(|| (claims.identity(), shared))
 }
 
 /// The identity a request acts as: the caller's, or the one it asks to
@@ -148,7 +161,11 @@ fn impersonated(headers: &axum::http::HeaderMap, caller: Identity) -> Result<Ide
             .map(str::to_owned)
             .collect()
     };
-    let user = values("impersonate-user").into_iter().next();
+    // An empty user header asks for nobody, as upstream reads it.
+    let user = values("impersonate-user")
+        .into_iter()
+        .next()
+        .filter(|u| !u.is_empty());
     let mut groups = values("impersonate-group");
     let Some(user) = user else {
         if groups.is_empty() {
@@ -171,6 +188,19 @@ fn impersonated(headers: &axum::http::HeaderMap, caller: Identity) -> Result<Ide
                 groups.push(group);
             }
         }
+    }
+    // As upstream: the impersonated user is authenticated, unless it is
+    // the anonymous user.
+    let implied = if user == "system:anonymous" {
+        "system:unauthenticated"
+    } else {
+        "system:authenticated"
+    };
+    if !groups
+        .iter()
+        .any(|g| g == "system:authenticated" || g == "system:unauthenticated")
+    {
+        groups.push(implied.to_owned());
     }
     Ok(Identity { user, groups })
 }
@@ -276,4 +306,67 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{HeaderMap, HeaderValue};
+
+    fn admin() -> Identity {
+        Identity {
+            user: "kubernetes-admin".into(),
+            groups: vec!["system:masters".into()],
+        }
+    }
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (name, value) in pairs {
+            h.append(*name, HeaderValue::from_static(value));
+        }
+        h
+    }
+
+    #[test]
+    fn impersonation_adds_the_groups_upstream_adds() {
+        let jane = impersonated(&headers(&[("impersonate-user", "jane")]), admin()).expect("ok");
+        assert_eq!(jane.user, "jane");
+        assert_eq!(jane.groups, vec!["system:authenticated".to_owned()]);
+        let anonymous = impersonated(
+            &headers(&[("impersonate-user", "system:anonymous")]),
+            admin(),
+        )
+        .expect("ok");
+        assert_eq!(anonymous.groups, vec!["system:unauthenticated".to_owned()]);
+        let bot = impersonated(
+            &headers(&[("impersonate-user", "system:serviceaccount:ns:bot")]),
+            admin(),
+        )
+        .expect("ok");
+        assert_eq!(
+            bot.groups,
+            vec![
+                "system:serviceaccounts".to_owned(),
+                "system:serviceaccounts:ns".to_owned(),
+                "system:authenticated".to_owned()
+            ]
+        );
+    }
+
+    #[test]
+    fn an_empty_user_header_impersonates_nobody() {
+        let same = impersonated(&headers(&[("impersonate-user", "")]), admin()).expect("ok");
+        assert_eq!(same, admin());
+        let e = impersonated(
+            &headers(&[("impersonate-user", ""), ("impersonate-group", "devs")]),
+            admin(),
+        )
+        .expect_err("groups without a user");
+        assert!(
+            e.message.contains("without impersonating a user"),
+            "{}",
+            e.message
+        );
+    }
 }

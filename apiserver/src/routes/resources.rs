@@ -218,7 +218,8 @@ async fn dispatch(app: AppState, request: Request) -> Result<Response, ApiError>
                 .ok_or_else(ApiError::unauthorized)?;
             let token_user = match review.pointer("/spec/token").and_then(Value::as_str) {
                 Some(token) if resource.plural == "tokenreviews" => {
-                    super::service_account(&app, token).await
+                    let audiences = super::reviews::review_audiences(&review);
+                    super::service_account_for(&app, token, &audiences).await
                 }
                 _ => None,
             };

@@ -31,14 +31,38 @@ pub fn is_review(resource: &ResourceInfo) -> bool {
     )
 }
 
-/// The groups an authenticated caller has: its certificate's, and
-/// `system:authenticated`, as upstream's authenticator adds.
+/// The groups a caller has: its own, and `system:authenticated`, as
+/// upstream's authenticator adds (unless impersonation already set it, or
+/// `system:unauthenticated` for the anonymous user).
 fn groups_of(caller: &Identity) -> Vec<String> {
     let mut groups = caller.groups.clone();
-    if !groups.iter().any(|g| g == "system:authenticated") {
+    if !groups
+        .iter()
+        .any(|g| g == "system:authenticated" || g == "system:unauthenticated")
+    {
         groups.push("system:authenticated".to_owned());
     }
     groups
+}
+
+/// The audiences a TokenReview asks about: its `spec.audiences`, or the
+/// apiserver's own when it names none, as upstream.
+pub fn review_audiences(review: &Value) -> Vec<String> {
+    let asked: Vec<String> = review
+        .pointer("/spec/audiences")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    if asked.is_empty() {
+        vec![crate::tokens::ISSUER.to_owned()]
+    } else {
+        asked
+    }
 }
 
 fn invalid(resource: &ResourceInfo, field: &str, value: &str, message: &str) -> ApiError {
@@ -93,16 +117,58 @@ fn check_access_spec(resource: &ResourceInfo, spec: &Value) -> Result<(), ApiErr
     Ok(())
 }
 
+/// What upstream's `ValidateLocalSubjectAccessReview` adds: the resource
+/// namespace asked about must be the review's own, and non-resource
+/// attributes are refused (a 422 naming the fields).
+fn check_local_access_spec(
+    resource: &ResourceInfo,
+    spec: &Value,
+    namespace: &str,
+) -> Result<(), ApiError> {
+    let mut causes = Vec::new();
+    if let Some(attributes) = spec.get("resourceAttributes").filter(|v| !v.is_null()) {
+        let asked = attributes
+            .get("namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if asked != namespace {
+            causes.push(Cause {
+                reason: "FieldValueInvalid".into(),
+                message: format!("Invalid value: {asked:?}: must match metadata.namespace"),
+                field: "spec.resourceAttributes.namespace".into(),
+            });
+        }
+    }
+    if let Some(attributes) = spec.get("nonResourceAttributes").filter(|v| !v.is_null()) {
+        let text = |key: &str| attributes.get(key).and_then(Value::as_str).unwrap_or("");
+        causes.push(Cause {
+            reason: "FieldValueInvalid".into(),
+            message: format!(
+                "Invalid value: &authorization.NonResourceAttributes{{Path:{:?}, Verb:{:?}}}: disallowed on this kind of request",
+                text("path"),
+                text("verb")
+            ),
+            field: "spec.nonResourceAttributes".into(),
+        });
+    }
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(resource, "", causes))
+    }
+}
+
 /// The review as answered: the request with its `status` filled in.
 ///
-/// `token_user` is who a TokenReview's token authenticates as (`None`:
-/// nobody); other reviews ignore it.
+/// `token_user` is who a TokenReview's token authenticates as, and for
+/// which of the review's audiences (`None`: nobody); other reviews ignore
+/// it.
 pub fn answer(
     resource: &ResourceInfo,
     namespace: Option<&str>,
     mut review: Value,
     caller: &Identity,
-    token_user: Option<&Identity>,
+    token_user: Option<&(Identity, Vec<String>)>,
 ) -> Result<Value, ApiError> {
     let Some(object) = review.as_object_mut() else {
         return Err(ApiError::bad_request("the review must be a JSON object"));
@@ -138,10 +204,10 @@ pub fn answer(
                 ));
             }
             match token_user {
-                Some(user) => json!({
+                Some((user, audiences)) => json!({
                     "authenticated": true,
                     "user": {"username": user.user, "groups": groups_of(user)},
-                    "audiences": [crate::tokens::ISSUER],
+                    "audiences": audiences,
                 }),
                 None => json!({"user": {}, "error": "invalid bearer token"}),
             }
@@ -154,27 +220,11 @@ pub fn answer(
         _ => {
             check_access_spec(resource, &spec)?;
             if resource.plural == "localsubjectaccessreviews" {
-                let asked = spec
-                    .pointer("/resourceAttributes/namespace")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                if asked != namespace.unwrap_or("") {
-                    return Err(ApiError::bad_request(format!(
-                        "spec.resourceAttributes.namespace must match namespace: {}",
-                        namespace.unwrap_or("")
-                    )));
-                }
+                check_local_access_spec(resource, &spec, namespace.unwrap_or(""))?;
             }
             json!({"allowed": true})
         }
     };
-    if resource.plural == "selfsubjectaccessreviews"
-        && let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut)
-    {
-        // As upstream, the answer names who asked.
-        spec.insert("user".into(), json!(caller.user));
-        spec.insert("groups".into(), json!(groups_of(caller)));
-    }
     object.insert("status".into(), status);
     Ok(review)
 }
@@ -213,7 +263,8 @@ mod tests {
             json!({"spec": {"resourceAttributes": {"verb": "create", "resource": "pods"}}});
         let answered = answer(r, None, review, &admin(), None).expect("answered");
         assert_eq!(answered["status"], json!({"allowed": true}));
-        assert_eq!(answered["spec"]["user"], "kubernetes-admin");
+        // A self review's spec has no user or groups, and none are added.
+        assert_eq!(answered["spec"].get("user"), None);
         let e = answer(r, None, json!({"spec": {}}), &admin(), None).expect_err("no attributes");
         assert_eq!(e.code, 422);
         assert!(
@@ -231,6 +282,49 @@ mod tests {
             e.message
                 .contains("at least one of user or group must be specified")
         );
+    }
+
+    #[test]
+    fn a_local_review_asks_about_its_own_namespace_and_resources_only() {
+        let r = res("authorization.k8s.io", "localsubjectaccessreviews");
+        let review =
+            |attributes: Value| json!({"spec": {"user": "u", "resourceAttributes": attributes}});
+        let same = review(json!({"namespace": "a", "verb": "get", "resource": "pods"}));
+        let answered = answer(r, Some("a"), same, &admin(), None).expect("answered");
+        assert_eq!(answered["status"], json!({"allowed": true}));
+        let other = review(json!({"namespace": "b", "verb": "get", "resource": "pods"}));
+        let e = answer(r, Some("a"), other, &admin(), None).expect_err("other namespace");
+        assert_eq!(e.code, 422);
+        assert!(
+            e.message.contains(
+                "spec.resourceAttributes.namespace: Invalid value: \"b\": must match metadata.namespace"
+            ),
+            "{}",
+            e.message
+        );
+        let non_resource = json!({"spec": {"user": "u", "nonResourceAttributes": {"path": "/healthz", "verb": "get"}}});
+        let e = answer(r, Some("a"), non_resource, &admin(), None).expect_err("non-resource");
+        assert_eq!(e.code, 422);
+        assert!(
+            e.message.contains("disallowed on this kind of request"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn a_token_review_answers_with_the_shared_audiences() {
+        let r = res("authentication.k8s.io", "tokenreviews");
+        let review = json!({"spec": {"token": "t", "audiences": ["vault"]}});
+        assert_eq!(review_audiences(&review), vec!["vault".to_owned()]);
+        assert_eq!(
+            review_audiences(&json!({"spec": {"token": "t"}})),
+            vec![crate::tokens::ISSUER.to_owned()]
+        );
+        let user = (admin(), vec!["vault".to_owned()]);
+        let answered = answer(r, None, review, &admin(), Some(&user)).expect("answered");
+        assert_eq!(answered["status"]["authenticated"], true);
+        assert_eq!(answered["status"]["audiences"], json!(["vault"]));
     }
 
     #[test]

@@ -54,7 +54,12 @@ pub(crate) fn validate_networking(
     let p = Path::root("spec");
     let spec = e.obj(obj, "spec", &Path::root(""));
     match kind {
-        "Ingress" => ingress_spec(e, spec, &p),
+        "Ingress" => {
+            ingress_spec(e, spec, &p);
+            if old.is_none() {
+                class_annotation_matches(e, obj, spec);
+            }
+        }
         "IngressClass" => {
             if let Some(o) = old {
                 let old_spec = e.obj(o, "spec", &Path::root(""));
@@ -68,6 +73,26 @@ pub(crate) fn validate_networking(
 }
 
 // ---- Ingress ----------------------------------------------------------------
+
+/// Upstream's create check: the deprecated `kubernetes.io/ingress.class`
+/// annotation and `spec.ingressClassName` may not name different classes
+/// (updates keep what is stored, so they are not checked).
+fn class_annotation_matches(e: &mut Errs, obj: Obj<'_>, spec: Obj<'_>) {
+    let annotation = obj
+        .raw("metadata")
+        .and_then(|m| m.pointer("/annotations/kubernetes.io~1ingress.class"))
+        .and_then(Value::as_str);
+    let class = spec.raw("ingressClassName").and_then(Value::as_str);
+    if let (Some(annotation), Some(class)) = (annotation, class)
+        && annotation != class
+    {
+        e.invalid(
+            &Path::root("annotations").child("kubernetes.io/ingress.class"),
+            Value::String(annotation.to_owned()),
+            "must match `ingressClassName` when both are specified",
+        );
+    }
+}
 
 /// `IsWildcardDNS1123Subdomain`.
 fn is_wildcard_dns1123_subdomain(v: &str) -> Vec<String> {
@@ -491,6 +516,25 @@ mod tests {
                 {"pathType": "ImplementationSpecific", "backend": {"service": {"name": "svc2", "port": {"name": "http"}}}}]}}],
             "tls": [{"hosts": ["foo.com"], "secretName": "tls"}]});
         assert_eq!(errors("Ingress", ingress(spec)), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_class_annotation_must_match_the_class_name_on_create() {
+        let mut object = ingress(json!({"ingressClassName": "nginx",
+            "defaultBackend": {"service": {"name": "s", "port": {"number": 80}}}}));
+        object["metadata"]["annotations"] = json!({"kubernetes.io/ingress.class": "traefik"});
+        assert_eq!(
+            errors("Ingress", object.clone()),
+            vec![
+                "annotations.kubernetes.io/ingress.class: Invalid value: \"traefik\": must match `ingressClassName` when both are specified"
+                    .to_owned()
+            ]
+        );
+        // An update keeps what is stored.
+        let updated = validate("networking.k8s.io", "v1", "Ingress", &object, Some(&object));
+        assert!(updated.is_empty(), "{updated:?}");
+        object["metadata"]["annotations"] = json!({"kubernetes.io/ingress.class": "nginx"});
+        assert_eq!(errors("Ingress", object), Vec::<String>::new());
     }
 
     #[test]
