@@ -5,9 +5,12 @@
 //! has no leases (the embedded store would need them too), so a sweep does
 //! the same work: every few seconds up to a minute it deletes the Events
 //! whose last write is older than the TTL. The last write is the newest of
-//! the times an Event carries (`creationTimestamp`, `firstTimestamp`,
-//! `lastTimestamp`, `eventTime`, `series.lastObservedTime` and each
-//! managedFields entry's `time`), which every recorder moves on each write.
+//! the times the server itself stamps on an Event: `creationTimestamp`, and
+//! the `time` of the managedFields entry of each write's manager. The
+//! times a recorder sets (`lastTimestamp`, `eventTime`, …) are the
+//! client's clock and do not count, as upstream's lease starts at the
+//! write; nor does a stamp later than the sweep's own clock allows (an
+//! entry a client wrote into managedFields).
 //! Each delete is guarded by the revision it saw, so an Event written
 //! again meanwhile stays. Several apiservers may sweep at once: a 404 or
 //! 409 only means another got there first.
@@ -31,14 +34,18 @@ pub fn sweep_interval(ttl: Duration) -> Duration {
     (ttl / 10).clamp(Duration::from_secs(1), Duration::from_secs(60))
 }
 
-/// The last time the Event was written, in seconds since the epoch.
-pub fn last_written(event: &Value) -> Option<i64> {
-    let at = |pointer: &str| {
-        event
-            .pointer(pointer)
-            .and_then(Value::as_str)
-            .and_then(meta::parse_timestamp)
-    };
+/// How far ahead of the sweep's clock a server-set time may be (another
+/// apiserver's clock).
+const CLOCK_SKEW: i64 = 60;
+
+/// The last time the Event was written, in seconds since the epoch, from
+/// the times the server stamps (see the module's documentation); `now` is
+/// the sweep's clock.
+pub fn last_written(event: &Value, now: i64) -> Option<i64> {
+    let created = event
+        .pointer("/metadata/creationTimestamp")
+        .and_then(Value::as_str)
+        .and_then(meta::parse_timestamp);
     let managed = event
         .pointer("/metadata/managedFields")
         .and_then(Value::as_array)
@@ -46,17 +53,11 @@ pub fn last_written(event: &Value) -> Option<i64> {
         .flatten()
         .filter_map(|entry| entry.get("time").and_then(Value::as_str))
         .filter_map(meta::parse_timestamp);
-    [
-        "/metadata/creationTimestamp",
-        "/firstTimestamp",
-        "/lastTimestamp",
-        "/eventTime",
-        "/series/lastObservedTime",
-    ]
-    .into_iter()
-    .filter_map(at)
-    .chain(managed)
-    .max()
+    created
+        .into_iter()
+        .chain(managed)
+        .filter(|t| *t <= now.saturating_add(CLOCK_SKEW))
+        .max()
 }
 
 /// Deletes the Events last written more than `ttl` before `now` (seconds);
@@ -77,7 +78,7 @@ pub async fn sweep(registry: &Registry, ttl: Duration, now: i64) -> usize {
     let mut expired = 0;
     for event in listed
         .iter()
-        .filter(|e| last_written(e).is_some_and(|t| t < cutoff))
+        .filter(|e| last_written(e, now).is_some_and(|t| t < cutoff))
     {
         let options = DeleteOptions {
             precondition_resource_version: Some(
@@ -119,18 +120,24 @@ mod tests {
     use std::sync::Arc;
 
     #[test]
-    fn the_last_write_is_the_newest_time_an_event_carries() {
+    fn the_last_write_is_the_newest_time_the_server_stamped() {
+        let at = |t: &str| meta::parse_timestamp(t).expect("time");
+        let now = at("2026-01-01T01:00:00Z");
         let event = json!({
             "metadata": {"creationTimestamp": "2026-01-01T00:00:00Z",
                 "managedFields": [{"time": "2026-01-01T00:00:30Z"}]},
-            "lastTimestamp": "2026-01-01T00:00:10Z",
-            "series": {"lastObservedTime": "2026-01-01T00:01:00.123456Z"},
+            // The recorder's own clock does not count.
+            "lastTimestamp": "2026-01-01T00:50:00Z",
+            "series": {"lastObservedTime": "2030-01-01T00:01:00.123456Z"},
         });
-        assert_eq!(
-            last_written(&event),
-            meta::parse_timestamp("2026-01-01T00:01:00Z")
-        );
-        assert_eq!(last_written(&json!({})), None);
+        assert_eq!(last_written(&event, now), Some(at("2026-01-01T00:00:30Z")));
+        // A managedFields time from the future is a client's, not ours.
+        let future = json!({
+            "metadata": {"creationTimestamp": "2026-01-01T00:00:00Z",
+                "managedFields": [{"time": "2030-01-01T00:00:00Z"}]},
+        });
+        assert_eq!(last_written(&future, now), Some(at("2026-01-01T00:00:00Z")));
+        assert_eq!(last_written(&json!({}), now), None);
     }
 
     #[test]
