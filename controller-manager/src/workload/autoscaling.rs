@@ -33,6 +33,35 @@ pub struct Decision {
     pub status: HorizontalPodAutoscalerStatus,
 }
 
+/// How upstream names a metric when it could not get its value ("failed
+/// to get cpu resource metric value"): by resource, container or external
+/// metric name, or by type.
+fn metric_named(metric: &MetricSpec) -> String {
+    match metric.type_.as_str() {
+        "Resource" => format!(
+            "{} resource metric",
+            metric.resource.as_ref().map_or("", |r| r.name.as_str())
+        ),
+        "ContainerResource" => format!(
+            "{} container metric",
+            metric
+                .container_resource
+                .as_ref()
+                .map_or("", |r| r.container.as_str())
+        ),
+        "External" => format!(
+            "{} external metric",
+            metric
+                .external
+                .as_ref()
+                .map_or("", |e| e.metric.name.as_str())
+        ),
+        "Pods" => "pods metric".to_owned(),
+        "Object" => "object metric".to_owned(),
+        other => format!("{other} metric"),
+    }
+}
+
 /// Why fetching one metric fails without a metrics API, as upstream says it.
 pub fn metric_error(metric: &MetricSpec) -> (&'static str, String) {
     match metric.type_.as_str() {
@@ -160,13 +189,10 @@ pub fn decide(hpa: &HorizontalPodAutoscaler, current: i32, now: Timestamp) -> De
         if let Some((reason, first)) = errors.first() {
             warnings.extend(errors.iter().cloned());
             let computed = format!(
-                "invalid metrics ({} invalid out of {}), first error is: failed to get {} metric value: {first}",
+                "invalid metrics ({} invalid out of {}), first error is: failed to get {} value: {first}",
                 errors.len(),
                 metrics.len(),
-                metrics
-                    .first()
-                    .and_then(|m| m.resource.as_ref())
-                    .map_or("", |r| r.name.as_str())
+                metrics.first().map(metric_named).unwrap_or_default()
             );
             warnings.push(("FailedComputeMetricsReplicas", computed));
             set_condition(
@@ -288,6 +314,13 @@ mod tests {
         assert_eq!(
             reasons,
             ["FailedGetResourceMetric", "FailedComputeMetricsReplicas"]
+        );
+        assert!(
+            d.warnings[1].1.starts_with(
+                "invalid metrics (1 invalid out of 1), first error is: failed to get cpu resource metric value: failed to get cpu utilization"
+            ),
+            "{}",
+            d.warnings[1].1
         );
     }
 
