@@ -31,11 +31,16 @@ pub fn container<'a>(pod: &'a Value, asked: Option<&'a str>) -> Result<&'a str, 
     let init = names(pod, "initContainers");
     let ephemeral = names(pod, "ephemeralContainers");
     let Some(asked) = asked.filter(|a| !a.is_empty()) else {
-        if let [only] = containers.as_slice()
-            && init.is_empty()
-            && ephemeral.is_empty()
-        {
-            return Ok(only);
+        // As upstream: the only container, whatever init or ephemeral
+        // containers the pod has.
+        match containers.as_slice() {
+            [only] => return Ok(only),
+            [] => {
+                return Err(ApiError::bad_request(format!(
+                    "a container name must be specified for pod {name}"
+                )));
+            }
+            _ => {}
         }
         let mut message = format!(
             "a container name must be specified for pod {name}, choose one of: [{}]",
@@ -138,6 +143,9 @@ mod tests {
             e.message,
             "a container name must be specified for pod web, choose one of: [a b] or one of the init containers: [i]"
         );
+        assert_eq!(container(&pod(&["a"], &["i"]), None).ok(), Some("a"));
+        let e = container(&pod(&[], &["i"]), None).expect_err("no containers");
+        assert_eq!(e.message, "a container name must be specified for pod web");
         let e = container(&pod(&["a"], &[]), Some("z")).expect_err("unknown");
         assert_eq!(e.message, "container z is not valid for pod web");
         assert_eq!(
