@@ -136,8 +136,8 @@ mod tests {
             "spec": {"containers": [{"name": "c", "image": "i"}], "nodeName": "n"},
             "status": {"phase": "Pending"}
         });
-        let slim: SlimPod = serde_json::from_value(wire.clone()).unwrap();
-        let mut full: Pod = serde_json::from_value(wire).unwrap();
+        let slim: SlimPod = serde_json::from_value(wire.clone()).expect("slim pod");
+        let mut full: Pod = serde_json::from_value(wire).expect("pod");
         assert!(full.metadata.managed_fields.take().is_some());
         assert_eq!(slim.0, full);
 
@@ -145,7 +145,7 @@ mod tests {
             "metadata": {"name": "n", "managedFields": [{"manager": "m"}]},
             "status": {"allocatable": {"cpu": "2"}}
         }))
-        .unwrap();
+        .expect("slim node");
         assert_eq!(node.0.metadata.name.as_deref(), Some("n"));
         assert!(node.0.metadata.managed_fields.is_none());
         assert!(node.0.spec.is_none());
