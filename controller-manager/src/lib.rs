@@ -75,7 +75,12 @@ pub async fn run(
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop = context::Stop(stop_rx);
     let registry = prometheus::Registry::new();
-    let client = bosun_runtime::counting_client(config.kubeconfig.as_deref(), &registry).await?;
+    let client = bosun_runtime::counting_client(
+        config.kubeconfig.as_deref(),
+        &registry,
+        "kube-controller-manager",
+    )
+    .await?;
     let metrics = metrics::Metrics::new(&registry)?;
     let health = Health::new(registry);
     let (addr, health_task) =

@@ -103,6 +103,26 @@ async fn deployment_lifecycle(etcd: bool) {
     );
     assert_eq!(running.lines().count(), 3, "{running}");
 
+    // Writers are named in managedFields as on a real cluster: the
+    // controller-manager created the pods, the kubelets wrote their status.
+    let writers = c.ok(&[
+        "get",
+        "pods",
+        "-n",
+        "demo",
+        "-l",
+        "app=web",
+        "--show-managed-fields",
+        "-o",
+        "jsonpath={range .items[0].metadata.managedFields[*]}{.manager}/{.operation}/{.subresource}{\"\\n\"}{end}",
+    ]);
+    let writers: Vec<&str> = writers.lines().collect();
+    assert!(
+        writers.contains(&"kube-controller-manager/Update/"),
+        "{writers:?}"
+    );
+    assert!(writers.contains(&"kubelet/Update/status"), "{writers:?}");
+
     // The Service's Endpoints list the ready pods' IPs.
     let ips = c.ok(&[
         "get",

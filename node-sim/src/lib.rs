@@ -194,13 +194,17 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 
 /// An API client from `--kubeconfig`, or the inferred configuration.
 async fn client(config: &Config) -> Result<kube::Client, Error> {
-    let kube_config = match &config.kubeconfig {
+    let mut kube_config = match &config.kubeconfig {
         Some(path) => {
             let kubeconfig = kube::config::Kubeconfig::read_from(path)?;
             kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?
         }
         None => kube::Config::infer().await?,
     };
+    // The simulated kubelets write as upstream's do (manager `kubelet`).
+    if let Ok(agent) = http::HeaderValue::from_str(&bosun_types::version::user_agent("kubelet")) {
+        kube_config.headers.push((http::header::USER_AGENT, agent));
+    }
     kube::Client::try_from(kube_config).map_err(Error::Client)
 }
 

@@ -33,11 +33,14 @@ pub async fn client_from_kubeconfig(
     Ok(kube::Client::try_from(config(kubeconfig).await?)?)
 }
 
-/// Like [`client_from_kubeconfig`], counting every request it sends in
+/// Like [`client_from_kubeconfig`], for `component` (its `User-Agent`, as
+/// [`bosun_types::version::user_agent`] builds it, names the writer in
+/// managedFields), counting every request it sends in
 /// `rest_client_requests_total{method}` (client-go's metric) of `registry`.
 pub async fn counting_client(
     kubeconfig: Option<&Path>,
     registry: &prometheus::Registry,
+    component: &str,
 ) -> Result<kube::Client, ClientError> {
     let requests = prometheus::IntCounterVec::new(
         prometheus::Opts::new(
@@ -57,8 +60,17 @@ pub async fn counting_client(
                 .inc();
             request
         });
-    let builder = kube::client::ClientBuilder::try_from(config(kubeconfig).await?)?;
+    let mut config = config(kubeconfig).await?;
+    with_user_agent(&mut config, component);
+    let builder = kube::client::ClientBuilder::try_from(config)?;
     Ok(builder.with_layer(&count).build())
+}
+
+/// Makes every request of `config` carry `component`'s `User-Agent`.
+pub fn with_user_agent(config: &mut kube::Config, component: &str) {
+    if let Ok(value) = http::HeaderValue::from_str(&bosun_types::version::user_agent(component)) {
+        config.headers.push((http::header::USER_AGENT, value));
+    }
 }
 
 async fn config(kubeconfig: Option<&Path>) -> Result<kube::Config, ClientError> {

@@ -14,7 +14,7 @@ pub mod signal;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use client::{client_from_kubeconfig, counting_client};
+pub use client::{client_from_kubeconfig, counting_client, with_user_agent};
 pub use events::{EventRecorder, EventType, Reporter, object_ref};
 pub use leader::{LeaderConfig, LeaderElector};
 pub use serve::{Health, serve_health};

@@ -119,7 +119,9 @@ pub async fn run(
         }
     };
     let registry = prometheus::Registry::new();
-    let client = bosun_runtime::counting_client(config.kubeconfig.as_deref(), &registry).await?;
+    let client =
+        bosun_runtime::counting_client(config.kubeconfig.as_deref(), &registry, "kube-scheduler")
+            .await?;
     let metrics = metrics::Metrics::new(&registry)?;
     let health = Health::new(registry);
     let (addr, health_task) =

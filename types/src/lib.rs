@@ -10,5 +10,6 @@ pub mod fields;
 pub mod labels;
 pub mod quantity;
 pub mod resources;
+pub mod version;
 
 pub use k8s_openapi;

@@ -8,12 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use std::sync::atomic::Ordering;
 
-/// The Kubernetes release whose API Bosun implements.
-pub const KUBERNETES_MAJOR: &str = "1";
-/// Its minor version: kubectl's version dispatcher picks the client by it.
-pub const KUBERNETES_MINOR: &str = "33";
-/// The full version string.
-pub const KUBERNETES_GIT_VERSION: &str = "v1.33.0";
+pub use bosun_types::version::{KUBERNETES_GIT_VERSION, KUBERNETES_MAJOR, KUBERNETES_MINOR};
 
 /// `GET /version`.
 pub async fn version() -> Response {
