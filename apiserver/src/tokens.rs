@@ -273,8 +273,13 @@ pub fn requested(request: &Value, name: &str) -> Result<(i64, Vec<String>), ApiE
             "Invalid value: {seconds}: may not specify a duration larger than 2^32 seconds"
         )));
     }
-    let audiences: Vec<String> = spec
-        .get("audiences")
+    Ok((seconds, audiences_or_default(&spec)))
+}
+
+/// A TokenRequest's or TokenReview's `spec.audiences`, or the apiserver's
+/// own audience when it names none, as upstream.
+pub fn audiences_or_default(spec: &Value) -> Vec<String> {
+    spec.get("audiences")
         .and_then(Value::as_array)
         .map(|a| {
             a.iter()
@@ -283,8 +288,7 @@ pub fn requested(request: &Value, name: &str) -> Result<(i64, Vec<String>), ApiE
                 .collect()
         })
         .filter(|a: &Vec<String>| !a.is_empty())
-        .unwrap_or_else(|| vec![ISSUER.to_owned()]);
-    Ok((seconds, audiences))
+        .unwrap_or_else(|| vec![ISSUER.to_owned()])
 }
 
 #[cfg(test)]

@@ -48,21 +48,7 @@ fn groups_of(caller: &Identity) -> Vec<String> {
 /// The audiences a TokenReview asks about: its `spec.audiences`, or the
 /// apiserver's own when it names none, as upstream.
 pub fn review_audiences(review: &Value) -> Vec<String> {
-    let asked: Vec<String> = review
-        .pointer("/spec/audiences")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
-    if asked.is_empty() {
-        vec![crate::tokens::ISSUER.to_owned()]
-    } else {
-        asked
-    }
+    crate::tokens::audiences_or_default(review.get("spec").unwrap_or(&Value::Null))
 }
 
 fn invalid(resource: &ResourceInfo, field: &str, value: &str, message: &str) -> ApiError {
