@@ -79,6 +79,12 @@ fn is_public(path: &str) -> bool {
         })
 }
 
+/// Health probes, which upstream's `probes` FlowSchema exempts from the
+/// limits (`/version`, public too, is not among them).
+fn is_probe(path: &str) -> bool {
+    is_public(path) && path != "/version" && !path.starts_with("/version/")
+}
+
 async fn authenticate(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
     let mut caller = request
         .extensions()
@@ -255,7 +261,7 @@ async fn limit(State(app): State<AppState>, request: Request, next: Next) -> Res
             .extensions()
             .get::<Caller>()
             .and_then(|c| c.0.as_ref()),
-    ) || is_public(request.uri().path());
+    ) || is_probe(request.uri().path());
     let _seat = match app.limits.admit(kind, exempt).await {
         flow_control::Admission::Run(seat) => seat,
         flow_control::Admission::Reject => {

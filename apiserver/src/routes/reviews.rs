@@ -51,16 +51,17 @@ pub fn review_audiences(review: &Value) -> Vec<String> {
     crate::tokens::audiences_or_default(review.get("spec").unwrap_or(&Value::Null))
 }
 
+/// A `FieldValueInvalid` cause; `value` is already rendered as Go prints it.
+fn invalid_cause(field: &str, value: &str, message: &str) -> Cause {
+    Cause {
+        reason: "FieldValueInvalid".into(),
+        message: format!("Invalid value: {value}: {message}"),
+        field: field.into(),
+    }
+}
+
 fn invalid(resource: &ResourceInfo, field: &str, value: &str, message: &str) -> ApiError {
-    ApiError::invalid(
-        resource,
-        "",
-        vec![Cause {
-            reason: "FieldValueInvalid".into(),
-            message: format!("Invalid value: {value}: {message}"),
-            field: field.into(),
-        }],
-    )
+    ApiError::invalid(resource, "", vec![invalid_cause(field, value, message)])
 }
 
 /// Checks an access review's spec as upstream's
@@ -118,24 +119,24 @@ fn check_local_access_spec(
             .and_then(Value::as_str)
             .unwrap_or("");
         if asked != namespace {
-            causes.push(Cause {
-                reason: "FieldValueInvalid".into(),
-                message: format!("Invalid value: {asked:?}: must match metadata.namespace"),
-                field: "spec.resourceAttributes.namespace".into(),
-            });
+            causes.push(invalid_cause(
+                "spec.resourceAttributes.namespace",
+                &format!("{asked:?}"),
+                "must match metadata.namespace",
+            ));
         }
     }
     if let Some(attributes) = spec.get("nonResourceAttributes").filter(|v| !v.is_null()) {
         let text = |key: &str| attributes.get(key).and_then(Value::as_str).unwrap_or("");
-        causes.push(Cause {
-            reason: "FieldValueInvalid".into(),
-            message: format!(
-                "Invalid value: &authorization.NonResourceAttributes{{Path:{:?}, Verb:{:?}}}: disallowed on this kind of request",
+        causes.push(invalid_cause(
+            "spec.nonResourceAttributes",
+            &format!(
+                "&authorization.NonResourceAttributes{{Path:{:?}, Verb:{:?}}}",
                 text("path"),
                 text("verb")
             ),
-            field: "spec.nonResourceAttributes".into(),
-        });
+            "disallowed on this kind of request",
+        ));
     }
     if causes.is_empty() {
         Ok(())
